@@ -1,0 +1,19 @@
+/**
+ * split-knex: read/write splitting for Knex.js on PostgreSQL.
+ *
+ * @example
+ * import { splitKnex } from 'split-knex';
+ * const db = splitKnex({ client: 'pg', connection: primaryUrl, replicas: [replicaUrl] });
+ */
+export { splitKnex } from './split-knex';
+export type { SplitKnex } from './split-knex';
+export { classifySql, SqlClassifier } from './classify';
+export type { SqlClassification, ClassifyOptions, FunctionCatalog } from './classify';
+export { SplitKnexError } from './errors';
+export type { SplitKnexErrorCode } from './errors';
+export type { SplitKnexConfig, ReplicaConfig, RoutingConfig, RoutingStrategy } from './config';
+export type { Statement, RouteTarget } from './route/statement';
+export type { NodeInfo, NodeRole, NodeState } from './route/node';
+export type { ReplicaSelectorFn } from './route/replica-selector';
+export type { RouteEvent, MisrouteEvent } from './split-core';
+export type { SplitKnexStats, NodeStats, RoleTotals } from './stats';

@@ -1,0 +1,76 @@
+import type { SplitCore } from '../split-core';
+import { BaseClient, type KnexClient, type PooledConnection } from '../knex/knex-internals';
+
+/** Which role a node plays (its configured role, or the one discovered). */
+export type NodeRole = 'primary' | 'replica';
+/** Health of a node: `down` nodes get no traffic; `suspect` ones still do. */
+export type NodeState = 'up' | 'suspect' | 'down';
+
+/** The mark a pooled connection carries so that release and pinning find its node. */
+export const NODE_OF_CONNECTION = Symbol('split-knex:node');
+
+/** The read-only view of a node that selectors, events and users see. */
+export interface NodeInfo {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly weight: number;
+  readonly state: NodeState;
+  /** Queries running on this node right now. */
+  readonly inFlight: number;
+}
+
+/**
+ * One database node: its own knex client and pool, and the counters `stats()` reports.
+ *
+ * @example
+ * const conn = await node.acquire(); try { ... } finally { await node.release(conn) }
+ */
+export class Node implements NodeInfo {
+  readonly name: string;
+  /** The role from the configuration; `role` may differ after role discovery. */
+  readonly configuredRole: NodeRole;
+  role: NodeRole;
+  readonly weight: number;
+  state: NodeState = 'up';
+  /** The knex client that owns this node's pool (for the primary: the facade's client). */
+  client: KnexClient;
+  inFlight = 0;
+  queries = 0;
+  errors = 0;
+  reads = 0;
+  writes = 0;
+  lastError: string | undefined;
+  /** The instance this node belongs to (set once the instance is built). */
+  core: SplitCore | undefined;
+
+  constructor(name: string, role: NodeRole, weight: number, client: KnexClient) {
+    this.name = name;
+    this.configuredRole = role;
+    this.role = role;
+    this.weight = weight;
+    this.client = client;
+  }
+
+  /** Takes a connection from this node's pool and marks it as this node's. */
+  async acquire(): Promise<PooledConnection> {
+    // The base implementation, not the facade's override: it reads `this.pool` only.
+    const connection = await BaseClient.prototype.acquireConnection.call(this.client);
+    connection[NODE_OF_CONNECTION] = this;
+    return connection;
+  }
+
+  /** Returns a connection to this node's pool. */
+  release(connection: PooledConnection): Promise<void> {
+    return BaseClient.prototype.releaseConnection.call(this.client, connection);
+  }
+
+  /** True when the node may take reads. */
+  get available(): boolean {
+    return this.state !== 'down';
+  }
+}
+
+/** The node a pooled connection came from, if split-knex acquired it. */
+export function nodeOfConnection(connection: PooledConnection | undefined): Node | undefined {
+  return connection === undefined ? undefined : (connection[NODE_OF_CONNECTION] as Node | undefined);
+}

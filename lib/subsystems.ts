@@ -1,0 +1,18 @@
+import type { NormalizedConfig } from './config';
+import type { SplitCore } from './split-core';
+import type { SplitKnex } from './split-knex';
+
+/**
+ * A subsystem (health, consistency, cache, catalog) wires itself into a new instance:
+ * validates its config section, adds read policies, write hooks, lifecycles, stats
+ * sections and public methods.
+ */
+export type Subsystem = (db: SplitKnex, core: SplitCore, config: NormalizedConfig) => void;
+
+/** The subsystems every instance gets, in order (health before consistency: it decides who is up). */
+const SUBSYSTEMS: Subsystem[] = [];
+
+/** Installs every subsystem on a new instance. @internal */
+export function installSubsystems(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {
+  for (const install of SUBSYSTEMS) install(db, core, config);
+}
