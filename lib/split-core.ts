@@ -6,6 +6,8 @@ import type { Node } from './route/node';
 import type { RequestScope } from './route/request-scope';
 import type { RouteDecision, Router } from './route/router';
 import type { Statement } from './route/statement';
+import type { BuilderInternals, CompiledQuery } from './knex/knex-internals';
+import { isMisrouteError } from './knex/pg-errors';
 
 /** What a committed write tells the subsystems (sticky windows, LSN tracking, cache). */
 export interface WriteInfo {
@@ -19,6 +21,37 @@ export interface WriteInfo {
   connection: PooledConnection;
   /** Whether it committed as part of a transaction (hooks run at COMMIT). */
   inTransaction: boolean;
+}
+
+/** A statement that failed on a node, as the retry policies see it. */
+export interface FailedAttempt {
+  node: Node;
+  decision: RouteDecision;
+  statement: Statement;
+  err: unknown;
+  /** 1 for the first try. */
+  attempt: number;
+  /** Whether taking a connection failed, or the statement itself. */
+  phase: 'acquire' | 'query';
+  /** Streams are never retried: rows may have reached the caller. */
+  streaming: boolean;
+  /** Built on `db.primary` / `db.replica()`: the user chose the node. */
+  bound: boolean;
+}
+
+/**
+ * Where a failed statement runs next: a new decision, an error to throw instead of the
+ * original, or `undefined` ("not mine", the next policy is asked; the last rethrows).
+ */
+export type RetryPolicy = (failure: FailedAttempt) => RouteDecision | Error | undefined | Promise<RouteDecision | Error | undefined>;
+
+/** A cache lookup's answer: a hit, or a ticket to store the result of the miss. */
+export type CacheTicket = { hit: true; value: unknown } | { hit: false; store(result: unknown): void };
+
+/** The result cache's hook into the runner (installed by the cache subsystem). */
+export interface ResultCacheHook {
+  /** Called for reads outside transactions before a connection is taken; undefined = not cacheable. */
+  lookup(builder: BuilderInternals, statement: Statement, compiled: CompiledQuery | CompiledQuery[], decision: RouteDecision): CacheTicket | undefined;
 }
 
 /** Something with timers or connections that `destroy()` stops and `initialize()` restarts. */
@@ -62,6 +95,11 @@ export class SplitCore {
   readonly statsSections = new Map<string, () => unknown>();
   private extras: Partial<ClassifyOptions> = {};
   private optionsCache: [ClassifyOptions | undefined, ClassifyOptions | undefined] = [undefined, undefined];
+  /** Asked in order when a statement fails; see {@link RetryPolicy}. */
+  readonly retryPolicies: RetryPolicy[] = [];
+  /** Told of every error a node raised (connection or SQL), e.g. by health tracking. */
+  readonly nodeErrorObservers: Array<(node: Node, err: unknown, phase: 'acquire' | 'query') => void> = [];
+  resultCache: ResultCacheHook | undefined;
   misroutes = 0;
   retries = 0;
   private started = false;
@@ -73,7 +111,25 @@ export class SplitCore {
     readonly classifier: SqlClassifier,
     readonly scope: RequestScope,
     readonly routing: NormalizedConfig['routing'],
-  ) {}
+  ) {
+    this.retryPolicies.push((f) => this.misrouteRetry(f));
+  }
+
+  // A read a replica refused as read-only (25006) is a misroute: count it, say it, and run
+  // it once on the primary. Never inside streams (rows may have been sent) or bound builders.
+  private misrouteRetry(f: FailedAttempt): RouteDecision | undefined {
+    if (f.phase !== 'query' || f.attempt > 1 || f.node.role !== 'replica' || !isMisrouteError(f.err)) return undefined;
+    const retry = !f.streaming && !f.bound && this.routing.retryMisroutes;
+    this.noteMisroute(f.node, f.statement.sql, f.err as { code?: string; message?: string }, retry);
+    if (!retry) return undefined;
+    const code = (f.err as { code?: string }).code;
+    return { node: this.router.writer(), access: 'write', reason: `misroute retry: ${f.node.name} refused (${code})`, tables: f.decision.tables };
+  }
+
+  /** Records a node's error and tells the observers. */
+  noteNodeError(node: Node, err: unknown, phase: 'acquire' | 'query'): void {
+    for (const observe of this.nodeErrorObservers) observe(node, err, phase);
+  }
 
   /** Every node, primary first. */
   get nodes(): Node[] {

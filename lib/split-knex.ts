@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { SqlClassifier } from './classify';
 import { normalizeConfig, type NormalizedConfig, type SplitKnexConfig } from './config';
 import { boundInstance } from './knex/bound-instance';
-import { ClientPG, makeKnex, type KnexClient } from './knex/knex-internals';
+import { ClientPG, makeKnex, Migrator, Seeder, type KnexClient } from './knex/knex-internals';
 import { CORE, SplitClient } from './knex/split-client';
 import type { BoundTarget } from './knex/split-client-marks';
 import { Node } from './route/node';
@@ -94,6 +94,10 @@ function attachMethods(db: SplitKnex, core: SplitCore, facadeClient: KnexClient)
     enumerable: true,
     configurable: true,
   });
+  // Migrations and seeds run on the primary from start to end, the lock table included:
+  // the migrator's reads of its own tables must see what it just wrote.
+  Object.defineProperty(db, 'migrate', { get: () => new Migrator(boundTo('primary', 'primary')), configurable: true });
+  Object.defineProperty(db, 'seed', { get: () => new Seeder(boundTo('primary', 'primary')), configurable: true });
   Object.assign(db, {
     replica(name?: string): Knex {
       if (name === undefined) return boundTo('*', 'replica');

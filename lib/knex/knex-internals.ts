@@ -99,19 +99,26 @@ export const Runner: Ctor<RunnerInternals> & { prototype: RunnerInternals } = re
 /** knex's PostgreSQL transaction class. */
 export const TransactionPG: Ctor<TransactionInternals> & { prototype: TransactionInternals } =
   require('knex/lib/dialects/postgres/execution/pg-transaction');
+/** knex's migrator and seeder classes, built on a knex instance. */
+export const Migrator: new (knex: Knex) => Knex.Migrator = require('knex/lib/migrations/migrate/Migrator').Migrator;
+export const Seeder: new (knex: Knex) => Knex.Seeder = require('knex/lib/migrations/seed/Seeder');
 /** knex's `makeKnex(client)`, which builds a knex instance around a client. */
 export const makeKnex: (client: KnexClient) => Knex = require('knex/lib/knex-builder/make-knex');
 const callbacks: {
   ensureConnectionCallback: (runner: RunnerInternals) => Promise<unknown>;
 } = require('knex/lib/execution/internal/ensure-connection-callback');
 
+/** knex's `start` events, fired before a builder is compiled (listeners may still change it). */
+export function emitStart(runner: RunnerInternals): void {
+  runner.client.emit('start', runner.builder);
+  runner.builder.emit('start', runner.builder);
+}
+
 /**
- * knex's own "run the compiled statement" step, with the compiled SQL passed in so the
+ * knex's own "run the compiled statement" step (after {@link emitStart}), with the compiled SQL passed in so the
  * router and the runner compile each builder once (mirrors `ensureConnectionCallback`).
  */
 export function runCompiled(runner: RunnerInternals, compiled: CompiledQuery | CompiledQuery[]): Promise<unknown> {
-  runner.client.emit('start', runner.builder);
-  runner.builder.emit('start', runner.builder);
   if (runner.builder._debug) runner.client.logger.debug(compiled);
   return Array.isArray(compiled) ? runner.queryArray(compiled) : runner.query(compiled);
 }

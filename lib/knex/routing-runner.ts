@@ -1,14 +1,13 @@
-import type { Node } from '../route/node';
 import { nodeOfConnection } from '../route/node';
 import type { RouteDecision } from '../route/router';
 import type { Statement } from '../route/statement';
-import type { SplitCore } from '../split-core';
+import type { FailedAttempt, SplitCore } from '../split-core';
 import { describeBuilder } from './describe-builder';
 import {
-  Runner, runCompiled,
+  emitStart, Runner, runCompiled,
   type BuilderInternals, type CompiledQuery, type KnexClient, type PooledConnection, type RunnerInternals,
 } from './knex-internals';
-import { isMisrouteError, statementIsTxControl } from './pg-errors';
+import { statementIsTxControl } from './pg-errors';
 import { boundNodeOf, coreOf } from './split-client-marks';
 
 type Callback = (runner: RunnerInternals, params?: unknown) => unknown;
@@ -66,8 +65,7 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
   private prepare(cb: Callback): CompiledQuery | CompiledQuery[] {
     if (cb === RUN) {
-      this.client.emit('start', this.builder);
-      this.builder.emit('start', this.builder);
+      emitStart(this);
       this.compiled = this.builder.toSQL();
       return this.compiled;
     }
@@ -76,11 +74,25 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
 
   private async execute(core: SplitCore, first: RouteDecision, statement: Statement, cb: Callback, params: unknown): Promise<unknown> {
     const runCb: Callback = cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb;
+    const streaming = cb !== RUN;
+    const bound = boundNodeOf(this.client, core) !== undefined;
+    // The result cache answers reads it may answer before any connection is taken.
+    const cache = core.resultCache;
+    const cacheTicket = cache !== undefined && !streaming && first.access === 'read'
+      ? cache.lookup(this.builder, statement, this.compiled!, first) : undefined;
+    if (cacheTicket?.hit === true) return cacheTicket.value;
+
     let decision = first;
-    let retried = false;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const node = decision.node;
-      const connection = await node.acquire();
+      let connection: PooledConnection;
+      try {
+        connection = await node.acquire();
+      } catch (err) {
+        core.noteNodeError(node, err, 'acquire');
+        decision = await this.nextAttempt(core, { node, decision, statement, err, attempt, phase: 'acquire', streaming, bound });
+        continue;
+      }
       this.connection = connection;
       this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
       core.emitRoute(decision, statement, false);
@@ -97,15 +109,15 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
             connection, inTransaction: false,
           });
           if (hooks !== undefined) await hooks;
+        } else if (cacheTicket !== undefined && cacheTicket.hit === false && node.role === 'replica') {
+          cacheTicket.store(result);
         }
         return result;
       } catch (err) {
         failed = true;
         node.errors++;
-        const next = this.retryTarget(core, node, decision, statement, err, retried, params);
-        if (next === undefined) throw err;
-        retried = true;
-        decision = next;
+        core.noteNodeError(node, err, 'query');
+        decision = await this.nextAttempt(core, { node, decision, statement, err, attempt, phase: 'query', streaming, bound });
         // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
         if (cb === RUN) this.compiled = this.builder.toSQL();
       } finally {
@@ -116,17 +128,18 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     }
   }
 
-  // A read a replica refused as read-only (25006) is a misroute: count it, say it, and run
-  // it once on the primary. Never for streams (rows may have been sent) or bound builders.
-  private retryTarget(
-    core: SplitCore, node: Node, decision: RouteDecision, statement: Statement, err: unknown, retried: boolean, params: unknown,
-  ): RouteDecision | undefined {
-    if (retried || node.role !== 'replica' || !isMisrouteError(err)) return undefined;
-    const canRetry = params === undefined && boundNodeOf(this.client, core) === undefined && core.routing.retryMisroutes;
-    core.noteMisroute(node, statement.sql, err as { code?: string; message?: string }, canRetry);
-    if (!canRetry) return undefined;
-    core.retries++;
-    return { node: core.router.writer(), access: 'write', reason: `misroute retry: ${node.name} refused (${(err as { code?: string }).code})`, tables: decision.tables };
+  // Asks the retry policies (misroute guard first, then health's) where a failed statement
+  // runs next; rethrows the error (or the policy's replacement) when none retries it.
+  private async nextAttempt(core: SplitCore, failure: FailedAttempt): Promise<RouteDecision> {
+    for (const policy of core.retryPolicies) {
+      const verdict = policy(failure);
+      const v = verdict instanceof Promise ? await verdict : verdict;
+      if (v === undefined) continue;
+      if (v instanceof Error) throw v;
+      core.retries++;
+      return v;
+    }
+    throw failure.err;
   }
 
   // Inside a transaction, or with `.connection(conn)`: the connection decides the node.

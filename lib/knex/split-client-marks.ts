@@ -2,10 +2,12 @@ import type { Node } from '../route/node';
 import type { SplitCore } from '../split-core';
 import type { KnexClient } from './knex-internals';
 
+// String keys, not symbols: knex's `withUserParams()` clones a client with lodash `merge`,
+// which copies string keys only (class instances by reference).
 /** Where a facade client keeps its core (inherited by `db.primary`/`db.replica()` clients). */
-export const CORE = Symbol('split-knex:core');
+export const CORE = '_splitKnexCore';
 /** Where a bound client (`db.primary`, `db.replica(name)`) keeps its target. */
-export const BOUND = Symbol('split-knex:bound');
+export const BOUND = '_splitKnexBound';
 
 /** What a bound client is pinned to: one node, whichever node is the primary now, or any eligible replica. */
 export type BoundTarget = Node | 'primary' | 'replica';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import knex from 'knex';
 import { describeBuilder } from '../../lib/knex/describe-builder';
 import {
-  BaseClient, ClientPG, knexEnsureConnectionCallback, makeKnex, Runner, runCompiled, TransactionPG,
+  BaseClient, ClientPG, emitStart, knexEnsureConnectionCallback, makeKnex, Runner, runCompiled, TransactionPG,
   type BuilderInternals, type RunnerInternals,
 } from '../../lib/knex/knex-internals';
 
@@ -38,6 +38,7 @@ describe('knex seams split-knex relies on', () => {
     const a = trace();
     await knexEnsureConnectionCallback(a.runner);
     const b = trace();
+    emitStart(b.runner);
     await runCompiled(b.runner, b.runner.builder.toSQL());
     expect(b.calls).to.deep.equal(a.calls);
     expect(a.calls).to.deep.equal(['client:start', 'builder:start', 'query:select * from "users" where "id" = ?']);
