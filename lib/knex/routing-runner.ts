@@ -152,9 +152,12 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     this.routeInfo = { node: node.name, role: node.role, reason };
     const compiled = this.prepare(cb);
     const core = node.core;
-    if (core !== undefined && core.emitter !== undefined && core.emitter.listenerCount('route') > 0) {
+    if (core !== undefined) {
+      // Classified for the per-node read/write counts and the route event; memoized per SQL text.
       const statement = describeBuilder(this.builder, compiled);
       const c = core.router.classifyOnly(statement);
+      if (c.access === 'write') node.writes++;
+      else node.reads++;
       core.emitRoute({ node, access: c.access, reason, tables: c.tables }, statement, this.client.transacting === true);
     }
     node.inFlight++;
