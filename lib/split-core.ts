@@ -140,7 +140,8 @@ export class SplitCore {
   classifyOptions(inTransaction = false): ClassifyOptions {
     // Cached: this runs for every statement.
     const i = inTransaction ? 1 : 0;
-    return (this.optionsCache[i] ??= { readOnlyFunctions: this.routing.readOnlyFunctions, ...this.extras, inTransaction });
+    // readOnlyFunctions live in the classifier itself (per-call ones would cost a set per call).
+    return (this.optionsCache[i] ??= { ...this.extras, inTransaction });
   }
 
   /** Adds classifier input (the catalog sets `catalog`). */

@@ -52,7 +52,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   const replicas = n.replicas.map((spec) => new Node(spec.name, 'replica', spec.weight, nodeClient(n, spec.connection, spec.pool)));
 
   const scope = new RequestScope();
-  const classifier = new SqlClassifier({ cacheSize: n.routing.classifierCacheSize });
+  const classifier = new SqlClassifier({ cacheSize: n.routing.classifierCacheSize, readOnlyFunctions: n.routing.readOnlyFunctions });
   let core: SplitCore | undefined;
   const router = new Router({
     primary,
