@@ -17,3 +17,6 @@ export type { NodeInfo, NodeRole, NodeState } from './route/node';
 export type { ReplicaSelectorFn } from './route/replica-selector';
 export type { RouteEvent, MisrouteEvent } from './split-core';
 export type { SplitKnexStats, NodeStats, RoleTotals } from './stats';
+export { formatDoctorReport } from './doctor';
+export type { DoctorOptions, DoctorReport, DoctorCheck, CheckStatus, NodeFacts, RoutingFacts, ServerIdentity, PoolerFacts } from './doctor';
+export type { ConsistencyMethods, ConsistencyStats, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions, StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction, ReplicaPositionStats } from './consistency';

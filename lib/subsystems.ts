@@ -1,6 +1,8 @@
 import type { NormalizedConfig } from './config';
 import type { SplitCore } from './split-core';
 import type { SplitKnex } from './split-knex';
+import { installConsistency } from './consistency/install-consistency';
+import { installDoctor } from './doctor/install-doctor';
 
 /**
  * A subsystem (health, consistency, cache, catalog) wires itself into a new instance:
@@ -10,7 +12,7 @@ import type { SplitKnex } from './split-knex';
 export type Subsystem = (db: SplitKnex, core: SplitCore, config: NormalizedConfig) => void;
 
 /** The subsystems every instance gets, in order (health before consistency: it decides who is up). */
-const SUBSYSTEMS: Subsystem[] = [];
+const SUBSYSTEMS: Subsystem[] = [installDoctor, installConsistency];
 
 /** Installs every subsystem on a new instance. @internal */
 export function installSubsystems(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {
