@@ -1,0 +1,149 @@
+import { configError } from '../errors';
+
+/**
+ * How reads after a write find that write:
+ * - `'lsn'`: a replica may take the read once it has replayed the write's WAL position;
+ * - `'window'`: reads go to the primary for `windowMs` after a write;
+ * - `'none'`: plain splitting, a read may be stale.
+ */
+export type StickyMode = 'window' | 'lsn' | 'none';
+
+/** Where consistency state lives outside `db.runInContext()`: one per instance, or nowhere. */
+export type ConsistencyScopeMode = 'global' | 'none';
+
+/** What a read does when every replica lags more than `maxLagMs` / `maxLagBytes`. */
+export type LagExceededAction = 'primary' | 'wait' | 'error';
+
+/**
+ * The `sticky` section: read-your-writes.
+ *
+ * @example
+ * splitKnex({ client: 'pg', connection, replicas, sticky: { mode: 'lsn', maxWaitMs: 20 } })
+ */
+export interface StickyConfig {
+  /** Default `'lsn'` (falls back to `'window'` by itself if WAL positions cannot be read). */
+  mode?: StickyMode;
+  /** Window length after a commit, in ms (default 2000). Also the fallback window of `'lsn'` mode. */
+  windowMs?: number;
+  /** Window mode: only reads touching a written table stick (default false). */
+  perTable?: boolean;
+  /** LSN mode: how long a read may wait for a replica to replay the write before it uses the primary (default 0). */
+  maxWaitMs?: number;
+  /** State outside `db.runInContext()`: `'global'` (default, one per instance) or `'none'`. */
+  scope?: ConsistencyScopeMode;
+}
+
+/**
+ * The `lag` section: replica positions polled in the background and lag thresholds.
+ *
+ * @example
+ * splitKnex({ client: 'pg', connection, replicas, lag: { maxLagMs: 500, onExceeded: 'primary' } })
+ */
+export interface LagConfig {
+  /** Skip replicas whose replay is more than this many ms behind (default: no limit). */
+  maxLagMs?: number;
+  /** Skip replicas more than this many WAL bytes behind the primary (default: no limit). */
+  maxLagBytes?: number;
+  /** Background poll period in ms (default 1000; 0 polls only on demand). */
+  pollIntervalMs?: number;
+  /** Bound on one position query in ms (default 2000). */
+  pollTimeoutMs?: number;
+  /** Every replica lags too much: `'primary'` (default), `'wait'` (up to `maxWaitMs`, then primary) or `'error'` (`ESPLIT_NO_REPLICA`). */
+  onExceeded?: LagExceededAction;
+  /** With `onExceeded: 'wait'`: how long a read waits for a replica to catch up (default 1000). */
+  maxWaitMs?: number;
+}
+
+/** Time as the consistency subsystem reads it (wall clock: tokens carry absolute times). */
+export interface ConsistencyClock {
+  now(): number;
+}
+
+/** The validated `sticky` + `lag` sections. @internal */
+export interface ConsistencyOptions {
+  mode: StickyMode;
+  windowMs: number;
+  perTable: boolean;
+  maxWaitMs: number;
+  scope: ConsistencyScopeMode;
+  lag: {
+    maxLagMs: number | undefined;
+    maxLagBytes: number | undefined;
+    pollIntervalMs: number;
+    pollTimeoutMs: number;
+    onExceeded: LagExceededAction;
+    maxWaitMs: number;
+  };
+  clock: ConsistencyClock;
+}
+
+const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'];
+const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'];
+
+/**
+ * Validates the `sticky`, `lag` (and `consistency.scope`) sections of a raw config eagerly.
+ *
+ * @example
+ * normalizeConsistencyConfig({ sticky: { mode: 'window', windowMs: 1000 } }).windowMs // 1000
+ */
+export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>>): ConsistencyOptions {
+  const sticky = section(raw, 'sticky', STICKY_KEYS);
+  const lag = section(raw, 'lag', LAG_KEYS);
+  const consistency = section(raw, 'consistency', ['scope']);
+
+  const mode = oneOf('sticky.mode', sticky.mode, ['lsn', 'window', 'none'] as const) ?? 'lsn';
+  let scope = oneOf('sticky.scope', sticky.scope, ['global', 'none'] as const);
+  const aliasScope = oneOf('consistency.scope', consistency.scope, ['global', 'none'] as const);
+  if (scope !== undefined && aliasScope !== undefined && scope !== aliasScope) {
+    throw configError('consistency.scope', aliasScope, `contradicts sticky.scope (${JSON.stringify(scope)}); set one of them`);
+  }
+  scope ??= aliasScope ?? 'global';
+  if (sticky.perTable !== undefined && typeof sticky.perTable !== 'boolean') {
+    throw configError('sticky.perTable', sticky.perTable, 'must be a boolean');
+  }
+  const clock = raw.clock as { now?: unknown } | undefined;
+  return {
+    mode,
+    windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
+    perTable: sticky.perTable === true,
+    maxWaitMs: integer('sticky.maxWaitMs', sticky.maxWaitMs, 0) ?? 0,
+    scope,
+    lag: {
+      maxLagMs: integer('lag.maxLagMs', lag.maxLagMs, 1),
+      maxLagBytes: integer('lag.maxLagBytes', lag.maxLagBytes, 1),
+      pollIntervalMs: integer('lag.pollIntervalMs', lag.pollIntervalMs, 0) ?? 1000,
+      pollTimeoutMs: integer('lag.pollTimeoutMs', lag.pollTimeoutMs, 1) ?? 2000,
+      onExceeded: oneOf('lag.onExceeded', lag.onExceeded, ['primary', 'wait', 'error'] as const) ?? 'primary',
+      maxWaitMs: integer('lag.maxWaitMs', lag.maxWaitMs, 0) ?? 1000,
+    },
+    // The shared `clock` key may carry more (timers); consistency needs only `now()`.
+    clock: clock !== null && typeof clock === 'object' && typeof clock.now === 'function' ? (clock as ConsistencyClock) : Date,
+  };
+}
+
+function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: string[]): Record<string, unknown> {
+  const value = raw[key];
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError(key, value, 'must be an object');
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw configError(`${key}.${k}`, obj[k], `is not a ${key} option (expected one of ${allowed.join(', ')})`);
+  }
+  return obj;
+}
+
+function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw configError(key, value, `must be ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  }
+  return value as T;
+}
+
+function integer(key: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw configError(key, value, `must be an integer >= ${min}`);
+  }
+  return value;
+}

@@ -1,0 +1,41 @@
+/**
+ * What the consistency subsystem counts, as `stats().consistency` shows it.
+ *
+ * @example
+ * db.stats().consistency.causalPrimaryReads // reads no caught-up replica could take
+ */
+export class ConsistencyCounters {
+  /** Reads sent to the primary by a sticky window (window mode, or LSN mode's fallback). */
+  stickyPrimaryReads = 0;
+  /** Reads with a causal requirement that a caught-up replica took. */
+  causalReplicaReads = 0;
+  /** Reads with a causal requirement that went to the primary: no replica caught up within `maxWaitMs`. */
+  causalPrimaryReads = 0;
+  /** Reads that asked replicas for a fresh position (and waited, up to `maxWaitMs`). */
+  causalWaits = 0;
+  /** Time those reads spent asking and waiting, in ms. */
+  causalWaitMs = 0;
+  /** Reads for which at least one lagging replica was skipped. */
+  lagSkippedReads = 0;
+  /** Reads sent to the primary because every replica lagged too much. */
+  lagPrimaryReads = 0;
+  /** Reads that waited for a replica to come within the lag limits (`onExceeded: 'wait'`). */
+  lagWaits = 0;
+  lagWaitMs = 0;
+  /** Reads refused with `ESPLIT_NO_REPLICA` (`onExceeded: 'error'`). */
+  lagErrors = 0;
+  /** Writes whose WAL position was read, and the time it took in total (ms). */
+  lsnCaptures = 0;
+  lsnCaptureMs = 0;
+  /** Writes whose WAL position could not be read (they got a sticky window instead). */
+  lsnCaptureFailures = 0;
+  /** Tokens applied. */
+  tokensApplied = 0;
+
+  /** A plain object copy, times rounded to 0.1 ms. */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this)) out[k] = typeof v === 'number' ? Math.round(v * 10) / 10 : v;
+    return out;
+  }
+}

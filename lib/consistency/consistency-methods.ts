@@ -1,0 +1,34 @@
+import type { ConsistencyMiddleware, ConsistencyMiddlewareOptions, RunInContextOptions } from './consistency-scopes';
+
+/**
+ * The read-your-writes methods every splitKnex instance has.
+ *
+ * @example
+ * app.use(db.consistencyMiddleware());               // one scope per request
+ * await db.runInContext(async () => {                // or one per job
+ *   await db('users').insert({ name: 'Ada' });
+ *   return db('users').where({ name: 'Ada' }).first(); // sees the insert
+ * });
+ */
+export interface ConsistencyMethods {
+  /**
+   * Runs `fn` in a consistency scope: its reads see its own committed writes (by WAL
+   * position or sticky window). Inside a scope already, `fn` joins it. Returns what `fn`
+   * returns. A malformed `token` throws `ESPLIT_TOKEN` before `fn` runs.
+   */
+  runInContext<T>(fn: () => T, options?: RunInContextOptions): T;
+  /** A Connect/Express-style `(req, res, next)` middleware that opens one scope per request. */
+  consistencyMiddleware<Req = any, Res = any>(options?: ConsistencyMiddlewareOptions<Req>): ConsistencyMiddleware<Req, Res>;
+  /** Forgets the current scope's writes (call it between jobs of a long-running worker). */
+  resetConsistency(): void;
+  /** The current scope's state as a small opaque string, for a cookie, header or job payload. */
+  consistencyToken(): string;
+  /** Adds a token's requirements to the current scope; a malformed token throws `ESPLIT_TOKEN`. */
+  applyConsistencyToken(token: string): void;
+}
+
+declare module '../split-knex' {
+  // Declaration merging: the methods are assigned by installConsistency().
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  interface SplitKnex<TRecord extends {} = any, TResult = any[]> extends ConsistencyMethods {}
+}

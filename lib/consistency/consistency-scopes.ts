@@ -1,0 +1,123 @@
+import { SplitKnexError } from '../errors';
+import type { RequestScope } from '../route/request-scope';
+import type { ConsistencyOptions } from './consistency-config';
+import { ConsistencyState, type ConsistencySnapshot } from './consistency-state';
+import { decodeConsistencyToken, encodeConsistencyToken } from './consistency-token';
+
+/** Options of `db.runInContext()`. */
+export interface RunInContextOptions {
+  /** A token from `db.consistencyToken()` (another request, process or server) to start from. */
+  token?: string;
+}
+
+/** Options of `db.consistencyMiddleware()`. */
+export interface ConsistencyMiddlewareOptions<Req = any> {
+  /** Reads a token from the request (a cookie, a header); a malformed one goes to `next(err)`. */
+  token?: (req: Req) => string | undefined | null;
+}
+
+/** A Connect/Express-style middleware. */
+export type ConsistencyMiddleware<Req = any, Res = any> = (req: Req, res: Res, next: (err?: unknown) => void) => void;
+
+/**
+ * Where each statement finds its consistency state: the `runInContext()` scope it runs
+ * in, else the instance's global state (`scope: 'global'`), else none.
+ *
+ * @example
+ * const scopes = new ConsistencyScopes(core.scope, options);
+ * await scopes.run(async () => { await db('t').insert(row); return db('t') });
+ *
+ * @internal
+ */
+export class ConsistencyScopes {
+  private readonly global = new ConsistencyState();
+
+  constructor(private readonly scope: RequestScope, private readonly options: ConsistencyOptions) {}
+
+  /** The state statements of the current async context share, if any. */
+  current(): ConsistencyState | undefined {
+    const own = this.scope.current()?.consistency;
+    if (own instanceof ConsistencyState) return own;
+    return this.options.scope === 'global' ? this.global : undefined;
+  }
+
+  /**
+   * Runs `fn` in a consistency scope. Inside a scope already, `fn` joins it (a nested call
+   * must not hide the outer scope's writes from the reads after it returns).
+   */
+  run<T>(fn: () => T, options: RunInContextOptions = {}): T {
+    if (typeof fn !== 'function') throw new TypeError('split-knex: runInContext(fn, options?) takes a function first');
+    const imported = options.token === undefined ? undefined : decodeConsistencyToken(options.token);
+    const own = this.scope.current()?.consistency;
+    if (own instanceof ConsistencyState) {
+      if (imported !== undefined) this.merge(own, imported);
+      return fn();
+    }
+    const state = new ConsistencyState();
+    if (imported !== undefined) this.merge(state, imported);
+    return this.scope.run({ consistency: state }, fn);
+  }
+
+  /** A middleware that runs the rest of each request in its own scope. */
+  middleware<Req, Res>(options: ConsistencyMiddlewareOptions<Req> = {}): ConsistencyMiddleware<Req, Res> {
+    const tokenOf = options.token;
+    if (tokenOf !== undefined && typeof tokenOf !== 'function') {
+      throw new SplitKnexError('ESPLIT_CONFIG', 'split-knex: consistencyMiddleware({ token }) must be a function (req) => string | undefined');
+    }
+    return (req, _res, next) => {
+      let token: string | undefined;
+      try {
+        token = tokenOf?.(req) ?? undefined;
+        if (token === '') token = undefined;
+      } catch (err) {
+        next(err);
+        return;
+      }
+      let entered = false;
+      try {
+        this.run(() => {
+          entered = true;
+          next();
+        }, { token });
+      } catch (err) {
+        // Only a bad token lands here; an error thrown by the rest of the chain is not ours to report.
+        if (entered) throw err;
+        next(err);
+      }
+    };
+  }
+
+  /** Forgets the current scope's writes (or the global state's, outside any scope). */
+  reset(): void {
+    this.current()?.reset();
+  }
+
+  /** The current scope's state as a token. */
+  token(): string {
+    const state = this.current() ?? new ConsistencyState();
+    return encodeConsistencyToken(state.snapshot(this.options.clock.now()));
+  }
+
+  /** Adds a token's requirements to the current scope's state. */
+  applyToken(token: string): void {
+    const imported = decodeConsistencyToken(token);
+    const state = this.current();
+    if (state === undefined) {
+      throw new SplitKnexError('ESPLIT_TOKEN', "split-knex: no consistency scope to apply the token to (sticky.scope is 'none'): call applyConsistencyToken() inside db.runInContext(), or pass { token } to it");
+    }
+    this.merge(state, imported);
+  }
+
+  // A token may come from a client: it can only add requirements, and no window lasts
+  // longer here than this instance's own windowMs.
+  private merge(state: ConsistencyState, s: ConsistencySnapshot): void {
+    const now = this.options.clock.now();
+    const latest = now + this.options.windowMs;
+    state.merge({
+      lsn: s.lsn,
+      lsnAt: Math.min(s.lsnAt, now),
+      until: Math.min(s.until, latest),
+      tables: s.tables.map(([t, e]) => [t, Math.min(e, latest)] as const),
+    });
+  }
+}

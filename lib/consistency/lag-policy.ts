@@ -1,0 +1,92 @@
+import { performance } from 'perf_hooks';
+import { SplitKnexError } from '../errors';
+import type { Node } from '../route/node';
+import type { ReadPolicy } from '../route/router';
+import type { Statement } from '../route/statement';
+import type { ConsistencyOptions } from './consistency-config';
+import type { ConsistencyCounters } from './consistency-counters';
+import type { ReplicaPositions } from './replica-positions';
+
+/** Between two polls while a read waits for a replica to come within the limits. */
+const LAG_POLL_STEP_MS = 20;
+
+type Verdict = undefined | string | ((node: Node) => boolean);
+
+/**
+ * Skips replicas that lag more than `maxLagMs` / `maxLagBytes` for reads with no causal
+ * requirement (a replica that replayed the scope's writes is fine for that read, however
+ * far behind it is otherwise). When every replica lags: the primary, a bounded wait, or
+ * `ESPLIT_NO_REPLICA`, as `onExceeded` says.
+ *
+ * @example
+ * core.router.policies.push(new LagPolicy(options, positions, counters, causal));
+ */
+export class LagPolicy implements ReadPolicy {
+  readonly name = 'lag';
+  private readonly limits: ConsistencyOptions['lag'];
+
+  constructor(
+    options: ConsistencyOptions,
+    private readonly positions: ReplicaPositions,
+    private readonly counters: ConsistencyCounters,
+    private readonly causal: WeakSet<Statement>,
+  ) {
+    this.limits = options.lag;
+  }
+
+  /** True when a replica is known to lag more than a limit (unknown lag is not held against it). */
+  lagging(node: Node): boolean {
+    const { maxLagMs, maxLagBytes } = this.limits;
+    const lag = this.positions.lag(node);
+    return (maxLagMs !== undefined && lag.ms !== undefined && lag.ms > maxLagMs)
+      || (maxLagBytes !== undefined && lag.bytes !== undefined && lag.bytes > maxLagBytes);
+  }
+
+  check(statement: Statement, candidates: readonly Node[]): Verdict | Promise<Verdict> {
+    if (this.limits.maxLagMs === undefined && this.limits.maxLagBytes === undefined) return undefined;
+    if (this.causal.has(statement)) return undefined;
+    const fresh = candidates.filter((n) => !this.lagging(n));
+    if (fresh.length === candidates.length) return undefined;
+    if (fresh.length > 0) {
+      this.counters.lagSkippedReads++;
+      return (n) => !this.lagging(n);
+    }
+    switch (this.limits.onExceeded) {
+      case 'error':
+        this.counters.lagErrors++;
+        throw new SplitKnexError('ESPLIT_NO_REPLICA', `split-knex: every replica lags more than the limits (${this.describe(candidates)}) and lag.onExceeded is 'error'`);
+      case 'wait':
+        return this.waitForFresh(candidates);
+      default:
+        return this.toPrimary(candidates);
+    }
+  }
+
+  private toPrimary(candidates: readonly Node[]): string {
+    this.counters.lagPrimaryReads++;
+    return `lag: every replica is too far behind (${this.describe(candidates)})`;
+  }
+
+  private async waitForFresh(candidates: readonly Node[]): Promise<Verdict> {
+    const began = performance.now();
+    this.counters.lagWaits++;
+    try {
+      for (;;) {
+        const remaining = this.limits.maxWaitMs - (performance.now() - began);
+        if (remaining <= 0) return this.toPrimary(candidates);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(LAG_POLL_STEP_MS, remaining)));
+        await Promise.all(candidates.map((n) => this.positions.refresh(n, this.positions.mark)));
+        if (candidates.some((n) => !this.lagging(n))) return (n) => !this.lagging(n);
+      }
+    } finally {
+      this.counters.lagWaitMs += performance.now() - began;
+    }
+  }
+
+  private describe(candidates: readonly Node[]): string {
+    return candidates.map((n) => {
+      const lag = this.positions.lag(n);
+      return `${n.name}: ${lag.ms ?? '?'} ms, ${lag.bytes ?? '?'} bytes`;
+    }).join('; ');
+  }
+}

@@ -1,0 +1,98 @@
+import type { PooledConnection } from '../knex/knex-internals';
+import type { Node } from '../route/node';
+import { parseLsn, reachableLsn } from './wal-position';
+
+/** A replica's answer to the position poll. */
+export interface ReplicaReading {
+  /** `pg_last_wal_replay_lsn()`; undefined when the node is not replaying (not a standby). */
+  replayLsn: bigint | undefined;
+  /** `now() - pg_last_xact_replay_timestamp()` in ms, on the replica's clock; undefined if nothing was replayed yet. */
+  replayAgeMs: number | undefined;
+}
+
+/**
+ * The queries behind positions and lag, behind an interface so tests can fake them.
+ *
+ * @example
+ * const probes: PositionProbes = { replica: async () => ({ replayLsn: 1n, replayAgeMs: 0 }), primary: async () => 1n };
+ */
+export interface PositionProbes {
+  /** Reads a replica's replay position and replay age. */
+  replica(node: Node): Promise<ReplicaReading>;
+  /** Reads the primary's current WAL write position. */
+  primary(node: Node): Promise<bigint | undefined>;
+}
+
+/** The one thing we call on a pooled `pg.Client`. */
+interface Queryable {
+  query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+// One statement, read-only and cheap on a standby. A promoted node (not in recovery)
+// reports no position: we cannot prove it has the primary's writes.
+const REPLICA_SQL = `select case when pg_is_in_recovery() then pg_last_wal_replay_lsn()::text end as replay_lsn,
+  (extract(epoch from (now() - pg_last_xact_replay_timestamp())) * 1000)::float8 as replay_age_ms`;
+// The write position is a record end (reachable by a standby): right for lag in bytes.
+const PRIMARY_SQL = 'select pg_current_wal_lsn()::text as lsn';
+
+/**
+ * The probes split-knex uses: one pooled connection per query, taken from the node's own
+ * pool and given back at once.
+ *
+ * @example
+ * const reading = await sqlPositionProbes.replica(replicaNode);
+ */
+export const sqlPositionProbes: PositionProbes = {
+  async replica(node) {
+    const row = await queryNode(node, REPLICA_SQL);
+    const age = row?.replay_age_ms;
+    return {
+      replayLsn: parseLsn(row?.replay_lsn),
+      replayAgeMs: typeof age === 'number' && Number.isFinite(age) ? Math.max(0, age) : undefined,
+    };
+  },
+  async primary(node) {
+    return parseLsn((await queryNode(node, PRIMARY_SQL))?.lsn);
+  },
+};
+
+async function queryNode(node: Node, sql: string): Promise<Record<string, unknown> | undefined> {
+  const connection = await node.acquire();
+  try {
+    return (await (connection as unknown as Queryable).query(sql)).rows[0];
+  } finally {
+    await node.release(connection);
+  }
+}
+
+/** The WAL page and segment sizes of the primary, read once with the first capture. */
+export interface WalGeometry {
+  blockSize: bigint;
+  segmentSize: bigint;
+}
+
+/**
+ * Reads, on the connection that just committed a write, a WAL position at or after the
+ * end of its commit record that a standby can report as replayed.
+ *
+ * Why the insert position: after COMMIT returns, `pg_current_wal_insert_lsn()` is past our
+ * commit record whatever `synchronous_commit` says, while the write/flush positions
+ * (`pg_current_wal_lsn()`, `pg_current_wal_flush_lsn()`) can still be *before* it when
+ * `synchronous_commit = off`. {@link reachableLsn} strips a page header the insert
+ * position may point past. One round trip; the sizes ride along the first time.
+ *
+ * @example
+ * const { lsn, geometry } = await captureCommitLsn(info.connection, undefined);
+ */
+export async function captureCommitLsn(connection: PooledConnection, geometry: WalGeometry | undefined):
+  Promise<{ lsn: bigint; geometry: WalGeometry }> {
+  const sql = geometry === undefined
+    ? `select pg_current_wal_insert_lsn()::text as lsn, current_setting('wal_block_size') as block_size,
+       pg_size_bytes(current_setting('wal_segment_size'))::text as segment_size`
+    : 'select pg_current_wal_insert_lsn()::text as lsn';
+  const row = (await (connection as unknown as Queryable).query(sql)).rows[0];
+  const insert = parseLsn(row?.lsn);
+  if (insert === undefined) throw new Error(`pg_current_wal_insert_lsn() returned ${String(row?.lsn)}`);
+  const g = geometry ?? { blockSize: BigInt(String(row?.block_size)), segmentSize: BigInt(String(row?.segment_size)) };
+  return { lsn: reachableLsn(insert, g.blockSize, g.segmentSize), geometry: g };
+}

@@ -1,0 +1,247 @@
+import createDebug from 'debug';
+import type { Node } from '../route/node';
+import type { Lifecycle } from '../split-core';
+import type { ConsistencyClock } from './consistency-config';
+import type { PositionProbes, ReplicaReading } from './position-probe';
+import { formatLsn } from './wal-position';
+
+const debugLag = createDebug('split-knex:lag');
+
+/** Primary positions kept to bound time lag by position (see {@link ReplicaPositions.lag}). */
+const HISTORY = 256;
+/** Probes of one node that may be unsettled at once (a paused node never answers). */
+const MAX_UNSETTLED = 2;
+
+/** A replica's lag as last measured; undefined parts are unknown. */
+export interface ReplicaLag {
+  bytes: number | undefined;
+  ms: number | undefined;
+}
+
+/** One replica's line in `stats().consistency.replicas`. */
+export interface ReplicaPositionStats {
+  name: string;
+  replayLsn: string | null;
+  lagBytes: number | null;
+  lagMs: number | null;
+  /** How long ago the last successful poll answered, in ms. */
+  polledMsAgo: number | null;
+  lastError: string | null;
+}
+
+interface Position {
+  reading: ReplicaReading | undefined;
+  polledAt: number;
+  acceptedSeq: number;
+  inFlight: { seq: number; promise: Promise<void> } | undefined;
+  unsettled: number;
+  lastError: string | undefined;
+}
+
+/** Options for {@link ReplicaPositions}. */
+export interface ReplicaPositionsOptions {
+  /** Background poll period; 0 polls only on demand. */
+  pollIntervalMs: number;
+  /** Bound on one probe. */
+  pollTimeoutMs: number;
+  clock: ConsistencyClock;
+}
+
+/**
+ * The cached replay position of every replica and the primary's WAL position, refreshed
+ * in the background (unref'd timer, stopped by `destroy()`) and on demand.
+ *
+ * @example
+ * const positions = new ReplicaPositions(core.primary, core.replicas, sqlPositionProbes, { pollIntervalMs: 1000, pollTimeoutMs: 2000, clock: Date });
+ * core.lifecycles.push(positions);
+ * await positions.refresh(replica); positions.replayed(replica) // 0x3000060n
+ */
+export class ReplicaPositions implements Lifecycle {
+  private readonly positions = new Map<Node, Position>();
+  private primaryLsn: bigint | undefined;
+  private primaryAt = 0;
+  private readonly history: Array<{ lsn: bigint; at: number }> = [];
+  private seqCounter = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private round: Promise<void> | undefined;
+
+  constructor(
+    private readonly primary: Node,
+    private readonly replicas: readonly Node[],
+    private readonly probes: PositionProbes,
+    private readonly options: ReplicaPositionsOptions,
+  ) {
+    for (const r of replicas) {
+      this.positions.set(r, { reading: undefined, polledAt: 0, acceptedSeq: 0, inFlight: undefined, unsettled: 0, lastError: undefined });
+    }
+  }
+
+  /** Starts background polling (a first round at once). */
+  start(): void {
+    if (this.running || this.options.pollIntervalMs === 0 || this.replicas.length === 0) return;
+    this.running = true;
+    this.tick();
+  }
+
+  /** Stops polling and waits (bounded) for a round in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.round !== undefined) await this.round;
+  }
+
+  private tick(): void {
+    this.round = this.pollAll().finally(() => {
+      this.round = undefined;
+      if (!this.running) return;
+      this.timer = setTimeout(() => this.tick(), this.options.pollIntervalMs);
+      this.timer.unref();
+    });
+  }
+
+  /** One round: the primary first, then every replica (so a replica at the primary's position has zero lag). */
+  async pollAll(): Promise<void> {
+    await this.pollPrimary();
+    await Promise.all(this.replicas.map((r) => this.refresh(r)));
+  }
+
+  private async pollPrimary(): Promise<void> {
+    try {
+      const lsn = await bounded(this.probes.primary(this.primary), this.options.pollTimeoutMs, 'primary position');
+      if (lsn === undefined) return;
+      const at = this.options.clock.now();
+      this.primaryLsn = lsn;
+      this.primaryAt = at;
+      const last = this.history[this.history.length - 1];
+      if (last === undefined || last.lsn !== lsn) {
+        this.history.push({ lsn, at });
+        if (this.history.length > HISTORY) this.history.shift();
+      } else last.at = at;
+    } catch (err) {
+      debugLag('primary position poll failed: %s', errorText(err));
+    }
+  }
+
+  /** The sequence number of the last probe started; `refresh(node, mark)` ignores older ones. */
+  get mark(): number {
+    return this.seqCounter;
+  }
+
+  /** The replica's last known replay position, if any. */
+  replayed(node: Node): bigint | undefined {
+    return this.positions.get(node)?.reading?.replayLsn;
+  }
+
+  /** True when the replica can be asked for its position (not stuck on unanswered probes). */
+  canProbe(node: Node): boolean {
+    const p = this.positions.get(node);
+    return p !== undefined && (p.inFlight !== undefined || p.unsettled < MAX_UNSETTLED);
+  }
+
+  /**
+   * Asks a replica for its position now, sharing a probe started after `mark` if one is
+   * running. Never rejects: a failure forgets the replica's position.
+   */
+  refresh(node: Node, mark = -1): Promise<void> {
+    const p = this.positions.get(node);
+    if (p === undefined) return Promise.resolve();
+    if (p.inFlight !== undefined && p.inFlight.seq > mark) return p.inFlight.promise;
+    if (p.unsettled >= MAX_UNSETTLED) return Promise.resolve();
+    const seq = ++this.seqCounter;
+    p.unsettled++;
+    const probe = this.probes.replica(node);
+    void probe.then(() => p.unsettled--, () => p.unsettled--);
+    const promise = bounded(probe, this.options.pollTimeoutMs, `${node.name} position`).then(
+      (reading) => {
+        if (seq < p.acceptedSeq) return;
+        p.acceptedSeq = seq;
+        p.reading = reading;
+        p.polledAt = this.options.clock.now();
+        p.lastError = undefined;
+      },
+      (err: unknown) => {
+        if (seq < p.acceptedSeq) return;
+        // An unanswered or failed node proves nothing: forget its position.
+        p.acceptedSeq = seq;
+        p.reading = undefined;
+        p.lastError = errorText(err);
+        debugLag('%s position poll failed: %s', node.name, p.lastError);
+      },
+    ).finally(() => {
+      if (p.inFlight?.seq === seq) p.inFlight = undefined;
+    });
+    p.inFlight = { seq, promise };
+    return promise;
+  }
+
+  /**
+   * A replica's lag as of its last poll. Bytes: primary position minus replay position.
+   * Time: zero when the replica has replayed the primary's position (whatever the replay
+   * timestamp says: an idle primary writes no new commits); otherwise the smaller of two
+   * upper bounds — `now() - pg_last_xact_replay_timestamp()` and the time since the
+   * primary was last seen at or below the replica's position.
+   */
+  lag(node: Node): ReplicaLag {
+    const p = this.positions.get(node);
+    const replay = p?.reading?.replayLsn;
+    if (p === undefined || replay === undefined) return { bytes: undefined, ms: undefined };
+    const freshPrimary = this.primaryLsn !== undefined && p.polledAt - this.primaryAt <= this.staleAfterMs();
+    const bytes = freshPrimary ? Number(this.primaryLsn! > replay ? this.primaryLsn! - replay : 0n) : undefined;
+    if (bytes === 0) return { bytes, ms: 0 };
+    let ms = p.reading!.replayAgeMs;
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const h = this.history[i]!;
+      if (h.lsn <= replay) {
+        const bound = Math.max(0, p.polledAt - h.at);
+        if (ms === undefined || bound < ms) ms = bound;
+        break;
+      }
+    }
+    return { bytes, ms: ms === undefined ? undefined : Math.round(ms) };
+  }
+
+  private staleAfterMs(): number {
+    return 3 * this.options.pollIntervalMs + this.options.pollTimeoutMs;
+  }
+
+  /** The primary's last polled WAL position. */
+  get primaryPosition(): bigint | undefined {
+    return this.primaryLsn;
+  }
+
+  /** Per-replica lines for `stats()`. */
+  stats(): ReplicaPositionStats[] {
+    const now = this.options.clock.now();
+    return this.replicas.map((r) => {
+      const p = this.positions.get(r)!;
+      const lag = this.lag(r);
+      const replay = p.reading?.replayLsn;
+      return {
+        name: r.name,
+        replayLsn: replay === undefined ? null : formatLsn(replay),
+        lagBytes: lag.bytes ?? null,
+        lagMs: lag.ms ?? null,
+        polledMsAgo: p.reading === undefined ? null : now - p.polledAt,
+        lastError: p.lastError ?? null,
+      };
+    });
+  }
+}
+
+/** Rejects when `promise` takes longer than `ms` (the promise itself runs on). */
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (v) => { clearTimeout(timer); resolve(v); },
+      (e: unknown) => { clearTimeout(timer); reject(e); },
+    );
+  });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

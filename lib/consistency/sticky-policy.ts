@@ -1,0 +1,132 @@
+import { performance } from 'perf_hooks';
+import type { SqlClassifier, ClassifyOptions } from '../classify';
+import type { Node } from '../route/node';
+import type { ReadPolicy } from '../route/router';
+import type { Statement } from '../route/statement';
+import type { ConsistencyOptions } from './consistency-config';
+import type { ConsistencyCounters } from './consistency-counters';
+import type { ConsistencyScopes } from './consistency-scopes';
+import type { ConsistencyState } from './consistency-state';
+import type { ReplicaPositions } from './replica-positions';
+import { formatLsn } from './wal-position';
+
+/** Between two position queries while a read waits for a replica to catch up. */
+const CAUSAL_POLL_STEP_MS = 10;
+
+type Verdict = undefined | string | ((node: Node) => boolean);
+
+/** What {@link StickyPolicy} needs from the instance. */
+export interface StickyPolicyDeps {
+  options: ConsistencyOptions;
+  scopes: ConsistencyScopes;
+  positions: ReplicaPositions;
+  counters: ConsistencyCounters;
+  /** Reads whose causal requirement a replica met: the lag policy leaves them alone. */
+  causal: WeakSet<Statement>;
+  /** The tables a read touches (per-table windows only). */
+  tablesOf: (statement: Statement) => readonly string[];
+}
+
+/**
+ * Read-your-writes for reads that could go to a replica: a sticky window sends the read to
+ * the primary; a causal position lets it go only to replicas that replayed it, asking them
+ * on demand and waiting up to `maxWaitMs`, then the primary.
+ *
+ * @example
+ * core.router.policies.push(new StickyPolicy(deps));
+ */
+export class StickyPolicy implements ReadPolicy {
+  readonly name = 'sticky';
+
+  constructor(private readonly deps: StickyPolicyDeps) {}
+
+  check(statement: Statement, candidates: readonly Node[]): Verdict | Promise<Verdict> {
+    const { options, scopes } = this.deps;
+    if (options.mode === 'none') return undefined;
+    const state = scopes.current();
+    if (state === undefined) return undefined;
+    const now = options.clock.now();
+    const left = state.windowLeft(now, options.perTable ? this.deps.tablesOf(statement) : undefined);
+    if (left > 0) return this.stick(`sticky window (${left} ms left)`);
+    const need = state.lsn;
+    if (need === undefined) return undefined;
+    const caught = this.caughtUp(candidates, need);
+    if (caught !== undefined) return this.causalOk(statement, caught, candidates.length);
+    const askable = candidates.filter((n) => this.deps.positions.canProbe(n));
+    if (askable.length === 0) return this.blind(state, now);
+    return this.waitForReplay(statement, state, need, askable, candidates.length);
+  }
+
+  private caughtUp(candidates: readonly Node[], need: bigint): Set<Node> | undefined {
+    let ok: Set<Node> | undefined;
+    for (const n of candidates) {
+      const replayed = this.deps.positions.replayed(n);
+      if (replayed !== undefined && replayed >= need) (ok ??= new Set()).add(n);
+    }
+    return ok;
+  }
+
+  private causalOk(statement: Statement, caught: Set<Node>, candidateCount: number): Verdict {
+    this.deps.counters.causalReplicaReads++;
+    this.deps.causal.add(statement);
+    return caught.size === candidateCount ? undefined : (n) => caught.has(n);
+  }
+
+  private stick(reason: string): string {
+    this.deps.counters.stickyPrimaryReads++;
+    return reason;
+  }
+
+  // No replica reports a position (unreachable, or not a standby): fall back to a window
+  // counted from the write, the only promise left to keep.
+  private blind(state: ConsistencyState, now: number): Verdict {
+    const left = state.lsnAt + this.deps.options.windowMs - now;
+    return left > 0 ? this.stick(`sticky window (${left} ms left; no replica reports its WAL position)`) : undefined;
+  }
+
+  private async waitForReplay(
+    statement: Statement, state: ConsistencyState, need: bigint, askable: Node[], candidateCount: number,
+  ): Promise<Verdict> {
+    const { positions, counters, options } = this.deps;
+    const began = performance.now();
+    counters.causalWaits++;
+    try {
+      for (;;) {
+        await anyCaughtUp(askable, positions, need, positions.mark);
+        const caught = this.caughtUp(askable, need);
+        if (caught !== undefined) return this.causalOk(statement, caught, candidateCount);
+        if (askable.every((n) => positions.replayed(n) === undefined)) return this.blind(state, options.clock.now());
+        const remaining = options.maxWaitMs - (performance.now() - began);
+        if (remaining <= 0) {
+          counters.causalPrimaryReads++;
+          return `causal: no replica has replayed ${formatLsn(need)} (waited ${Math.round(performance.now() - began)} ms)`;
+        }
+        await sleep(Math.min(CAUSAL_POLL_STEP_MS, remaining));
+      }
+    } finally {
+      counters.causalWaitMs += performance.now() - began;
+    }
+  }
+}
+
+/** Refreshes every node (probes started after `mark`); resolves at the first that has replayed `need`, or when all answered. */
+function anyCaughtUp(nodes: readonly Node[], positions: ReplicaPositions, need: bigint, mark: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = nodes.length;
+    for (const n of nodes) {
+      void positions.refresh(n, mark).then(() => {
+        const r = positions.replayed(n);
+        if ((r !== undefined && r >= need) || --left === 0) resolve();
+      });
+    }
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The tables a read touches, from the SQL classifier (memoized there). @internal */
+export function tablesFromClassifier(classifier: SqlClassifier, options: () => ClassifyOptions): (s: Statement) => readonly string[] {
+  return (s) => classifier.classify(s.sql, options()).tables;
+}
