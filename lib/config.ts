@@ -3,6 +3,7 @@ import { configError } from './errors';
 import type { ReplicaSelectorFn } from './route/replica-selector';
 import { connectionLabel } from './route/connection-label';
 import type { LagConfig, StickyConfig } from './consistency/consistency-config';
+import type { CatalogConfig } from './catalog/catalog-config';
 
 /** A knex connection for one node: a URL, a connection object, or a provider function. */
 export type NodeConnection = string | Knex.StaticConnectionConfig | Knex.ConnectionConfigProvider | Record<string, unknown>;
@@ -43,6 +44,8 @@ export interface SplitKnexConfig extends Knex.Config {
   /** Replica connections: a list, or one comma-separated string of URLs. */
   replicas?: string | Array<string | ReplicaConfig | Knex.StaticConnectionConfig>;
   routing?: RoutingConfig;
+  /** Catalog-aware routing (docs/catalog.md): `'auto'` (default with replicas), `false`, or `{ refreshMs?, searchPath? }`. */
+  catalog?: CatalogConfig;
   /** Read-your-writes (docs/consistency.md); `lag`: replica lag polling and limits. */ sticky?: StickyConfig; lag?: LagConfig;
   /** Sections owned by the subsystems (health, consistency, cache, catalog). */
   [section: string]: unknown;

@@ -20,3 +20,4 @@ export type { SplitKnexStats, NodeStats, RoleTotals } from './stats';
 export { formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorCheck, CheckStatus, NodeFacts, RoutingFacts, ServerIdentity, PoolerFacts } from './doctor';
 export type { ConsistencyMethods, ConsistencyStats, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions, StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction, ReplicaPositionStats } from './consistency';
+export type { CatalogConfig, CatalogOptions, CatalogStats, CatalogRouteCounts } from './catalog';

@@ -21,6 +21,11 @@ export interface WriteInfo {
   connection: PooledConnection;
   /** Whether it committed as part of a transaction (hooks run at COMMIT). */
   inTransaction: boolean;
+  /**
+   * The SQL text of the write when the runner passes it (for a transaction: its writing
+   * statements joined with `;\n`). Optional: hooks must cope without it.
+   */
+  sql?: string;
 }
 
 /** A statement that failed on a node, as the retry policies see it. */

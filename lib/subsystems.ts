@@ -3,6 +3,7 @@ import type { SplitCore } from './split-core';
 import type { SplitKnex } from './split-knex';
 import { installConsistency } from './consistency/install-consistency';
 import { installDoctor } from './doctor/install-doctor';
+import { installCatalog } from './catalog/install-catalog';
 
 /**
  * A subsystem (health, consistency, cache, catalog) wires itself into a new instance:
@@ -12,7 +13,7 @@ import { installDoctor } from './doctor/install-doctor';
 export type Subsystem = (db: SplitKnex, core: SplitCore, config: NormalizedConfig) => void;
 
 /** The subsystems every instance gets, in order (health before consistency: it decides who is up). */
-const SUBSYSTEMS: Subsystem[] = [installDoctor, installConsistency];
+const SUBSYSTEMS: Subsystem[] = [installDoctor, installConsistency, installCatalog];
 
 /** Installs every subsystem on a new instance. @internal */
 export function installSubsystems(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {

@@ -1,0 +1,180 @@
+import createDebug from 'debug';
+import { redactUrl } from '../errors';
+import type { PooledConnection } from '../knex/knex-internals';
+import type { SplitCore, WriteInfo } from '../split-core';
+import type { NormalizedCatalogConfig } from './catalog-config';
+import { isCatalogDdl } from './catalog-ddl';
+import { readCatalog, type CatalogRows } from './catalog-queries';
+import { CatalogRefresher, realTimers, type CatalogTimers } from './catalog-refresher';
+import { CatalogSnapshot } from './catalog-snapshot';
+import { LiveCatalog, type CatalogRouteCounts } from './live-catalog';
+
+const debug = createDebug('split-knex:catalog');
+
+/**
+ * The `catalog` section of `db.stats()`.
+ *
+ * @example
+ * const { catalog } = db.stats() as { catalog: CatalogStats };
+ * if (catalog.state !== 'ready') console.warn('routing conservatively:', catalog.lastError);
+ */
+export interface CatalogStats {
+  enabled: boolean;
+  /**
+   * `loading`: no answers yet (conservative rules apply); `ready`: the classifier uses the
+   * catalog; `unavailable`: loading failed and no trustworthy answers are left
+   * (conservative rules apply until a load succeeds); `off`: `catalog: false`.
+   */
+  state: 'off' | 'loading' | 'ready' | 'unavailable';
+  /** Goes up each time the answers change. */
+  version: number;
+  /** Milliseconds since the answers in use were loaded; undefined before the first load. */
+  ageMs: number | undefined;
+  /** Duration of the last successful load (acquire, one round trip, build), ms. */
+  loadMs: number | undefined;
+  /** Successful loads so far. */
+  loads: number;
+  /** Failed loads so far, and in a row now. */
+  failures: number;
+  consecutiveFailures: number;
+  lastError: string | undefined;
+  /** Distinct schema-qualified functions known. */
+  functions: number;
+  /** Relations a standby refuses to read (unlogged, temporary, and parents/views reaching them). */
+  unloggedRelations: number;
+  /** Where bare function names are resolved, in order. */
+  searchPath: readonly string[];
+  /** Classifications the catalog decided (see docs/catalog.md: counted per routed statement). */
+  routes: CatalogRouteCounts;
+}
+
+/** How the manager reads the catalog; a test may give a fake. */
+export type CatalogReader = (connection: PooledConnection) => Promise<CatalogRows>;
+
+/**
+ * The catalog subsystem of one instance: loads the catalog from the primary in the
+ * background, hands it to the classifier once loaded, reloads it on an interval and after
+ * DDL sent through split-knex, and falls back to the conservative rules when it cannot.
+ *
+ * @example
+ * const manager = new CatalogManager(core, normalizeCatalogConfig('auto', true));
+ * core.lifecycles.push(manager.refresher);
+ * core.writeHooks.push((info) => manager.afterWrite(info));
+ */
+export class CatalogManager {
+  readonly live = new LiveCatalog();
+  readonly refresher: CatalogRefresher;
+  private installed = false;
+  private loads = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+  private loadMs: number | undefined;
+
+  constructor(
+    private readonly core: SplitCore,
+    private readonly settings: NormalizedCatalogConfig,
+    private readonly timers: CatalogTimers = realTimers,
+    private readonly read: CatalogReader = readCatalog,
+  ) {
+    this.refresher = new CatalogRefresher({
+      load: () => this.load(),
+      refreshMs: settings.refreshMs,
+      timers,
+      onFailure: (err, consecutive, retryIn, knownStale) => this.failed(err, consecutive, retryIn, knownStale),
+      onSuccess: (failedBefore) => {
+        if (failedBefore > 0) debug('catalog loaded again after %d failed attempts', failedBefore);
+      },
+    });
+  }
+
+  /** Whether the classifier uses the catalog now. */
+  get active(): boolean {
+    return this.installed;
+  }
+
+  /**
+   * The write hook: when the write may have changed the catalog, reload it and resolve once
+   * the answers include it, so the caller's next query is routed by them. Never rejects.
+   */
+  afterWrite(info: WriteInfo): Promise<void> | undefined {
+    const r = this.refresher;
+    // With the text we know; without it, a transaction that changed the schema is `broad`.
+    if (info.sql !== undefined ? isCatalogDdl(info.sql) : info.inTransaction && info.broad) r.noteChange();
+    if (r.covered >= r.changes) return undefined;
+    // No answers in use and none coming: the conservative rules apply, nothing can be stale.
+    if (!this.installed && !r.loading) return undefined;
+    return r.ensure(r.changes).catch(() => undefined);
+  }
+
+  /** Told of every statement that completed (query-response): DDL marks the catalog changed. */
+  noteStatement(sql: unknown): void {
+    if (typeof sql === 'string' && isCatalogDdl(sql)) this.refresher.noteChange();
+  }
+
+  /** `db.refreshCatalog()`: a load that starts now; rejects with the database's error. */
+  refresh(): Promise<void> {
+    return this.refresher.refresh();
+  }
+
+  stats(): CatalogStats {
+    const snap = this.live.current;
+    const state = this.installed ? 'ready' : this.failures > 0 ? 'unavailable' : 'loading';
+    return {
+      enabled: true,
+      state,
+      version: this.live.version,
+      ageMs: this.live.loadedAt === undefined ? undefined : this.timers.now() - this.live.loadedAt,
+      loadMs: this.loadMs,
+      loads: this.loads,
+      failures: this.failures,
+      consecutiveFailures: this.refresher.failures,
+      lastError: this.lastError,
+      functions: snap?.functionCount ?? 0,
+      unloggedRelations: snap?.relationCount ?? 0,
+      searchPath: snap?.searchPath ?? [],
+      routes: { ...this.live.routes },
+    };
+  }
+
+  private async load(): Promise<void> {
+    const started = this.timers.now();
+    // The writer: after a failover with role discovery it is the new primary.
+    const node = this.core.router.writer();
+    const connection = await node.acquire();
+    let rows: CatalogRows;
+    try {
+      rows = await this.read(connection);
+    } finally {
+      await node.release(connection);
+    }
+    const snapshot = new CatalogSnapshot(rows, this.settings.searchPath);
+    const now = this.timers.now();
+    const changed = this.live.install(snapshot, now);
+    this.loads++;
+    this.loadMs = now - started;
+    if (!this.installed) {
+      this.core.setClassifyExtras({ catalog: this.live });
+      this.installed = true;
+    }
+    if (debug.enabled) {
+      debug('loaded %d functions, %d unlogged relations in %d ms (version %d%s; search_path %s)',
+        snapshot.functionCount, snapshot.relationCount, this.loadMs, this.live.version, changed ? ', changed' : '', snapshot.searchPath.join(', '));
+    }
+  }
+
+  private failed(err: unknown, consecutive: number, retryInMs: number, knownStale: boolean): void {
+    this.failures++;
+    this.lastError = redactUrl(err instanceof Error ? err.message : String(err));
+    // Answers we know to be stale (a change no load has seen) could misroute: drop them.
+    // Otherwise the last good answers stay (the misroute guard catches what they miss).
+    if (knownStale && this.installed) {
+      this.core.setClassifyExtras({ catalog: undefined });
+      this.installed = false;
+    }
+    // Once per run of failures, not once per retry.
+    if (consecutive === 1) {
+      debug('catalog load failed (%s); %s; retrying in %d ms with backoff', this.lastError,
+        this.installed ? 'keeping the last loaded catalog' : 'conservative routing until it loads', retryInMs);
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import type { Lifecycle } from '../split-core';
+
+/**
+ * The time source and timers of the catalog refresher; injectable so tests need no sleeps.
+ *
+ * @example
+ * const timers: CatalogTimers = { now: () => fake.now, setTimeout: fake.set, clearTimeout: fake.clear };
+ */
+export interface CatalogTimers {
+  now(): number;
+  /** Must not keep the process alive (the real one is `unref()`ed). */
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Node's timers, unref'd: a pending catalog refresh never keeps a process alive. */
+export const realTimers: CatalogTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** What a {@link CatalogRefresher} drives. */
+export interface CatalogRefresherOptions {
+  /** Reads the catalog and installs it; rejects when it could not. */
+  load(): Promise<void>;
+  /** Interval between loads after a success; 0: no interval. */
+  refreshMs: number;
+  timers: CatalogTimers;
+  /**
+   * Told of every failed load: the error, how many loads failed in a row, when the next
+   * try is, and whether the answers in use are known to be stale (a change was noted that
+   * no successful load has seen since).
+   */
+  onFailure(err: unknown, consecutive: number, retryInMs: number, knownStale: boolean): void;
+  /** Told when a load succeeds. */
+  onSuccess?(consecutiveFailuresBefore: number): void;
+}
+
+const BASE_RETRY_MS = 1000;
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * Decides when the catalog loads: at start, on an interval, with backoff after failures,
+ * and on demand — one load at a time, and a caller that noted a change (DDL) waits for a
+ * load that *started after* the change, so the answers it then gets include it.
+ *
+ * Changes are numbered: `noteChange()` bumps the count; each load remembers the count at
+ * its start; `covers(n)` says whether a successful load started at or after change `n`.
+ *
+ * @example
+ * const r = new CatalogRefresher({ load, refreshMs: 60_000, timers: realTimers, onFailure });
+ * r.start();                    // first load in the background
+ * r.noteChange(); await r.ensure(r.changes); // after DDL
+ */
+export class CatalogRefresher implements Lifecycle {
+  /** Changes noted so far (DDL seen, explicit refreshes). */
+  changes = 0;
+  /** `changes` at the start of the last successful load; -1 before the first. */
+  covered = -1;
+  /** Consecutive failed loads. */
+  failures = 0;
+  private inflight: { seq: number; promise: Promise<void> } | undefined;
+  private queued: Promise<void> | undefined;
+  private timer: unknown;
+  private running = false;
+
+  constructor(private readonly options: CatalogRefresherOptions) {}
+
+  /** Schedules the first load right away (in the background) and the interval after it. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Cancels the timer; resolves once a load in flight has finished. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.clearTimer();
+    await this.inflight?.promise.catch(() => undefined);
+  }
+
+  /** True while a load is running. */
+  get loading(): boolean {
+    return this.inflight !== undefined;
+  }
+
+  /** Records that the catalog may have changed (e.g. DDL went through). */
+  noteChange(): number {
+    return ++this.changes;
+  }
+
+  /** A load that starts now (or right after the one in flight); rejects when it fails. */
+  refresh(): Promise<void> {
+    return this.ensure(this.noteChange());
+  }
+
+  /** Resolves once a load that started at or after change `seq` succeeded; rejects when that load fails. */
+  ensure(seq: number): Promise<void> {
+    if (this.covered >= seq) return Promise.resolve();
+    const inflight = this.inflight;
+    if (inflight !== undefined && inflight.seq >= seq) return inflight.promise;
+    if (inflight === undefined) return this.startLoad();
+    // The load in flight started before the change: run one more after it, shared by all
+    // who wait for a change it cannot have seen.
+    this.queued ??= inflight.promise.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.inflight?.promise ?? this.startLoad();
+    });
+    return this.queued;
+  }
+
+  private startLoad(): Promise<void> {
+    const seq = this.changes;
+    this.clearTimer();
+    const promise = this.options.load().then(
+      () => {
+        const before = this.failures;
+        this.failures = 0;
+        this.covered = Math.max(this.covered, seq);
+        this.options.onSuccess?.(before);
+        if (this.options.refreshMs > 0) this.schedule(this.options.refreshMs);
+      },
+      (err: unknown) => {
+        this.failures++;
+        const retryIn = this.backoff();
+        this.options.onFailure(err, this.failures, retryIn, this.covered < this.changes);
+        this.schedule(retryIn);
+        throw err;
+      },
+    ).finally(() => {
+      if (this.inflight?.promise === promise) this.inflight = undefined;
+    });
+    this.inflight = { seq, promise };
+    return promise;
+  }
+
+  // 1 s, 2 s, 4 s, … up to a minute, and never beyond the refresh interval.
+  private backoff(): number {
+    const cap = this.options.refreshMs > 0 ? Math.min(this.options.refreshMs, MAX_RETRY_MS) : MAX_RETRY_MS;
+    return Math.min(cap, Math.min(BASE_RETRY_MS, cap) * 2 ** Math.min(this.failures - 1, 16));
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.clearTimer();
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = undefined;
+      // A load already running will schedule the next one itself.
+      if (this.inflight === undefined) this.startLoad().catch(() => undefined);
+    }, ms);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,174 @@
+import { expect } from 'chai';
+import createDebug from 'debug';
+import { format } from 'util';
+import type { ClassifyOptions } from '../../lib/classify';
+import { classifySql } from '../../lib/classify';
+import { CatalogManager, normalizeCatalogConfig, type CatalogRows, type CatalogTimers } from '../../lib/catalog';
+import type { SplitCore, WriteInfo } from '../../lib/split-core';
+
+class FakeTimers implements CatalogTimers {
+  t = 0;
+  private seq = 0;
+  readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = (): number => this.t;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    this.pending.set(++this.seq, { at: this.t + ms, fn });
+    return this.seq;
+  };
+  clearTimeout = (h: unknown): void => {
+    this.pending.delete(h as number);
+  };
+  async advance(ms: number): Promise<void> {
+    this.t += ms;
+    for (const [id, p] of [...this.pending]) if (p.at <= this.t) { this.pending.delete(id); p.fn(); }
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/** The parts of SplitCore the manager touches: the writer's pool and the classifier input. */
+function fakeCore() {
+  const state = { extras: {} as Partial<ClassifyOptions>, acquired: 0, released: 0 };
+  const node = {
+    acquire: async () => { state.acquired++; return {}; },
+    release: async () => { state.released++; },
+  };
+  const core = {
+    router: { writer: () => node },
+    setClassifyExtras: (extras: Partial<ClassifyOptions>) => { state.extras = { ...state.extras, ...extras }; },
+  } as unknown as SplitCore;
+  return { core, state };
+}
+
+const rowsV1: CatalogRows = {
+  role: 'app', schemas: ['pg_catalog', 'public'],
+  functions: [{ schema: 'public', name: 'price', args: '23', volatility: 's' }],
+  relations: [{ schema: 'public', name: 'cache', persistence: 'u' }],
+};
+const rowsV2: CatalogRows = { ...rowsV1, functions: [{ schema: 'public', name: 'price', args: '23', volatility: 'v' }] };
+
+function writeInfo(extra: Partial<WriteInfo> = {}): WriteInfo {
+  return { node: {} as WriteInfo['node'], tables: [], broad: true, connection: {} as WriteInfo['connection'], inTransaction: false, ...extra };
+}
+
+describe('CatalogManager', () => {
+  let timers: FakeTimers;
+  let logs: string[];
+  const originalLog = createDebug.log;
+  beforeEach(() => {
+    timers = new FakeTimers();
+    logs = [];
+    createDebug.enable('split-knex:catalog');
+    createDebug.log = (...args: unknown[]) => { logs.push(format(...args)); };
+  });
+  afterEach(() => {
+    createDebug.disable();
+    createDebug.log = originalLog;
+  });
+
+  it('routes conservatively until loaded, then hands the catalog to the classifier and releases the connection', async () => {
+    const { core, state } = fakeCore();
+    let rows = rowsV1;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => rows);
+    expect(state.extras.catalog).to.equal(undefined);
+    expect(m.stats()).to.deep.include({ state: 'loading', version: 0, loads: 0 });
+    m.refresher.start();
+    await timers.advance(0);
+    expect(state.extras.catalog).to.equal(m.live);
+    expect([state.acquired, state.released]).to.deep.equal([1, 1]);
+    expect(classifySql('select price(1)', state.extras).target).to.equal('replica');
+    expect(classifySql('select * from cache', state.extras).target).to.equal('primary');
+    await timers.advance(1500);
+    expect(m.stats()).to.deep.include({ state: 'ready', version: 1, loads: 1, functions: 1, unloggedRelations: 1, ageMs: 1500, loadMs: 0 });
+    expect(m.stats().searchPath).to.deep.equal(['pg_catalog', 'public']);
+    rows = rowsV2;
+    await timers.advance(60_000);
+    expect(m.stats()).to.deep.include({ version: 2, loads: 2 });
+    expect(classifySql('select price(1)', state.extras).target).to.equal('primary');
+    await m.refresher.stop();
+  });
+
+  it('logs a failure once per run of failures, keeps the conservative rules, and retries', async () => {
+    const { core, state } = fakeCore();
+    let fail = true;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => {
+      if (fail) throw new Error('permission denied for table pg_proc');
+      return rowsV1;
+    });
+    m.refresher.start();
+    await timers.advance(0);
+    await timers.advance(1000);
+    await timers.advance(2000);
+    expect(logs.filter((l) => l.includes('catalog load failed'))).to.have.length(1);
+    expect(logs[0]).to.include('permission denied').and.include('conservative routing');
+    expect(state.extras.catalog).to.equal(undefined);
+    expect(m.stats()).to.deep.include({ state: 'unavailable', failures: 3, consecutiveFailures: 3 });
+    fail = false;
+    await timers.advance(4000);
+    expect(state.extras.catalog).to.equal(m.live);
+    expect(logs.some((l) => l.includes('loaded again after 3 failed attempts'))).to.equal(true);
+    await m.refresher.stop();
+  });
+
+  it('after DDL, makes the write wait for a reload; a write that changed nothing waits for nothing', async () => {
+    const { core, state } = fakeCore();
+    let rows = rowsV1;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => rows);
+    m.refresher.start();
+    await timers.advance(0);
+    expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
+    expect(m.afterWrite(writeInfo({ sql: 'select price(1)' }))).to.equal(undefined);
+    rows = rowsV2;
+    const wait = m.afterWrite(writeInfo({ sql: 'create or replace function price(int) returns int volatile language sql as $$select 1$$' }));
+    expect(wait).to.be.instanceOf(Promise);
+    await wait;
+    expect(classifySql('select price(1)', state.extras).target).to.equal('primary');
+    expect(m.live.version).to.equal(2);
+    await m.refresher.stop();
+  });
+
+  it('without the SQL text, reloads after a broad transaction and after DDL seen on the client', async () => {
+    const { core } = fakeCore();
+    let loads = 0;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => { loads++; return rowsV1; });
+    m.refresher.start();
+    await timers.advance(0);
+    expect(loads).to.equal(1);
+    expect(m.afterWrite(writeInfo({ inTransaction: true, broad: false }))).to.equal(undefined);
+    await m.afterWrite(writeInfo({ inTransaction: true, broad: true }));
+    expect(loads).to.equal(2);
+    m.noteStatement('alter table t set unlogged');
+    await m.afterWrite(writeInfo({ broad: false, tables: ['t'] }));
+    expect(loads).to.equal(3);
+    expect(m.afterWrite(writeInfo({ broad: false, tables: ['t'] }))).to.equal(undefined);
+    await m.refresher.stop();
+  });
+
+  it('drops answers known to be stale when the reload after DDL fails, and keeps them when an interval reload fails', async () => {
+    const { core, state } = fakeCore();
+    let fail = false;
+    const m = new CatalogManager(core, normalizeCatalogConfig({ refreshMs: 5000 }, true), timers, async () => {
+      if (fail) throw new Error('connection terminated');
+      return rowsV1;
+    });
+    m.refresher.start();
+    await timers.advance(0);
+    fail = true;
+    await timers.advance(5000); // interval reload fails: nothing known changed
+    expect(state.extras.catalog).to.equal(m.live);
+    expect(m.stats().state).to.equal('ready');
+    await m.afterWrite(writeInfo({ sql: 'drop function price(int)' })); // never rejects
+    expect(state.extras.catalog).to.equal(undefined);
+    expect(m.stats()).to.deep.include({ state: 'unavailable', lastError: 'connection terminated' });
+    let refreshError: unknown;
+    await m.refresh().catch((e: unknown) => { refreshError = e; });
+    expect((refreshError as Error).message).to.equal('connection terminated');
+    fail = false;
+    await m.refresh();
+    expect(state.extras.catalog).to.equal(m.live);
+    await m.refresher.stop();
+  });
+});

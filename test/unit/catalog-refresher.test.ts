@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import { CatalogRefresher, type CatalogTimers } from '../../lib/catalog';
+
+/** Timers the test moves by hand: `advance(ms)` fires what is due. */
+class FakeTimers implements CatalogTimers {
+  t = 0;
+  private seq = 0;
+  readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = (): number => this.t;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.t + ms, fn });
+    return id;
+  };
+  clearTimeout = (h: unknown): void => {
+    this.pending.delete(h as number);
+  };
+  /** The delays of the timers waiting now, from now. */
+  delays(): number[] {
+    return [...this.pending.values()].map((p) => p.at - this.t);
+  }
+  async advance(ms: number): Promise<void> {
+    this.t += ms;
+    for (const [id, p] of [...this.pending]) {
+      if (p.at <= this.t) {
+        this.pending.delete(id);
+        p.fn();
+      }
+    }
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+/** A load the test finishes by hand. */
+function gatedLoads() {
+  const calls: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  const load = () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject }));
+  return { calls, load };
+}
+
+describe('CatalogRefresher', () => {
+  let timers: FakeTimers;
+  const failures: Array<{ n: number; retryIn: number; stale: boolean }> = [];
+  beforeEach(() => {
+    timers = new FakeTimers();
+    failures.length = 0;
+  });
+  const make = (load: () => Promise<void>, refreshMs = 60_000) => new CatalogRefresher({
+    load, refreshMs, timers, onFailure: (_e, n, retryIn, stale) => failures.push({ n, retryIn, stale }),
+  });
+
+  it('loads once in the background at start, then on the interval', async () => {
+    const g = gatedLoads();
+    const r = make(g.load, 5000);
+    r.start();
+    expect(g.calls).to.have.length(0); // nothing synchronous at construction/start
+    await timers.advance(0);
+    expect(g.calls).to.have.length(1);
+    g.calls[0]!.resolve();
+    await flush();
+    expect(timers.delays()).to.deep.equal([5000]);
+    await timers.advance(5000);
+    expect(g.calls).to.have.length(2);
+    g.calls[1]!.resolve();
+    await r.stop();
+  });
+
+  it('backs off 1 s, 2 s, 4 s… after failures, capped by the interval, and reports stale answers', async () => {
+    const g = gatedLoads();
+    const r = make(g.load, 3000);
+    r.start();
+    await timers.advance(0);
+    g.calls[0]!.reject(new Error('down'));
+    await flush();
+    expect(timers.delays()).to.deep.equal([1000]);
+    await timers.advance(1000);
+    g.calls[1]!.reject(new Error('down'));
+    await flush();
+    expect(timers.delays()).to.deep.equal([2000]);
+    await timers.advance(2000);
+    g.calls[2]!.reject(new Error('down'));
+    await flush();
+    expect(timers.delays()).to.deep.equal([3000]);
+    expect(failures.map((f) => f.n)).to.deep.equal([1, 2, 3]);
+    await timers.advance(3000);
+    g.calls[3]!.resolve();
+    await flush();
+    expect(r.failures).to.equal(0);
+    expect(timers.delays()).to.deep.equal([3000]);
+    await r.stop();
+    expect(timers.delays()).to.deep.equal([]);
+  });
+
+  it('shares a load with whoever waits for a change it covers, and queues one more load for a change made after it started', async () => {
+    const g = gatedLoads();
+    const r = make(g.load);
+    const first = r.refresh();           // change 1: load A starts (covers 1)
+    expect(g.calls).to.have.length(1);
+    const again = r.ensure(1);           // satisfied by A
+    expect(again).to.equal(first);
+    r.noteChange();                      // change 2 happened after A started
+    let waitedDone = false;
+    const waited = r.ensure(2).then(() => { waitedDone = true; });
+    const waited2 = r.ensure(2);         // shares the queued load
+    g.calls[0]!.resolve();
+    await first;
+    await flush();
+    expect(waitedDone).to.equal(false);  // A cannot include change 2
+    expect(g.calls).to.have.length(2);   // B started right after A
+    g.calls[1]!.resolve();
+    await waited;
+    await waited2;
+    expect(r.covered).to.equal(2);
+    expect(g.calls).to.have.length(2);
+    await r.ensure(2);                   // already covered: no load
+    expect(g.calls).to.have.length(2);
+  });
+
+  it('rejects the callers of a failed load and says the answers are known stale after a change', async () => {
+    const g = gatedLoads();
+    const r = make(g.load);
+    const p = r.refresh();
+    g.calls[0]!.reject(new Error('boom'));
+    let err: unknown;
+    await p.catch((e: unknown) => { err = e; });
+    expect((err as Error).message).to.equal('boom');
+    expect(failures).to.deep.equal([{ n: 1, retryIn: 1000, stale: true }]);
+    expect(r.covered).to.equal(-1);
+  });
+
+  it('stops scheduling after stop() and waits for the load in flight', async () => {
+    const g = gatedLoads();
+    const r = make(g.load, 1000);
+    r.start();
+    await timers.advance(0);
+    let stopped = false;
+    const stopping = r.stop().then(() => { stopped = true; });
+    await flush();
+    expect(stopped).to.equal(false);
+    g.calls[0]!.resolve();
+    await stopping;
+    expect(timers.delays()).to.deep.equal([]);
+    await timers.advance(5000);
+    expect(g.calls).to.have.length(1);
+  });
+
+  it('has no interval with refreshMs 0 but still retries failures', async () => {
+    const g = gatedLoads();
+    const r = make(g.load, 0);
+    r.start();
+    await timers.advance(0);
+    g.calls[0]!.resolve();
+    await flush();
+    expect(timers.delays()).to.deep.equal([]);
+    r.refresh().catch(() => undefined);
+    g.calls[1]!.reject(new Error('x'));
+    await flush();
+    expect(timers.delays()).to.deep.equal([1000]);
+    await r.stop();
+  });
+});
