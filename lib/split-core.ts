@@ -23,7 +23,7 @@ export interface WriteInfo {
   inTransaction: boolean;
   /**
    * The SQL text of the write when the runner passes it (for a transaction: its writing
-   * statements joined with `;\n`). Optional: hooks must cope without it.
+   * DDL and unknown-table statements joined with `;\n`). Optional: hooks must cope without it.
    */
   sql?: string;
 }

@@ -106,7 +106,7 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
         if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
           const hooks = core.afterWrite({
             node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
-            connection, inTransaction: false,
+            connection, inTransaction: false, sql: statement.sql,
           });
           if (hooks !== undefined) await hooks;
         } else if (cacheTicket !== undefined && cacheTicket.hit === false && node.role === 'replica') {

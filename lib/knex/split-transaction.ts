@@ -17,6 +17,8 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
 ) => TransactionInternals) {
   private writtenTables: Set<string> | undefined;
   private broadWrite = false;
+  // The statements that made the write broad (DDL, unknown tables): hooks such as the catalog read them.
+  private broadSql: string[] | undefined;
   private splitNode: Node | undefined;
 
   constructor(client: KnexClient, container: unknown, config: unknown, outerTx: unknown) {
@@ -67,6 +69,7 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
         try {
           hooks = core.afterWrite({
             node, tables: [...(this.writtenTables ?? [])], broad: this.broadWrite, connection: conn, inTransaction: true,
+            sql: this.broadSql?.join(';\n'),
           });
         } catch (err) {
           node.client.logger.warn(`split-knex: after-commit hook failed: ${String(err)}`);
@@ -88,7 +91,10 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
     if (statementIsTxControl(obj.sql)) return;
     const c = core.classifier.classify(obj.sql, core.classifyOptions(true));
     if (c.target === 'replica') return;
-    if (c.tables.length === 0 || /^\s*(create|alter|drop|truncate|comment|grant|revoke)\b/i.test(obj.sql)) this.broadWrite = true;
+    if (c.tables.length === 0 || /^\s*(create|alter|drop|truncate|comment|grant|revoke)\b/i.test(obj.sql)) {
+      this.broadWrite = true;
+      (this.broadSql ??= []).push(obj.sql);
+    }
     this.writtenTables ??= new Set();
     for (const t of c.tables) this.writtenTables.add(t);
   }
