@@ -37,7 +37,9 @@ async function doctor(cmd: DoctorCommand, io: CliIo): Promise<number> {
   let db;
   try {
     const config = await loadKnexfile(cmd.knexfile, cmd.env, io.cwd);
-    db = splitKnex(config);
+    // knex prints its warnings with console.log: keep stdout for the report (--json must parse).
+    const toStderr = (m: unknown) => io.err(`knex: ${typeof m === 'string' ? m : JSON.stringify(m)}`);
+    db = splitKnex({ log: { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr }, ...config });
   } catch (err) {
     io.err(err instanceof Error ? err.message : String(err));
     return 2;

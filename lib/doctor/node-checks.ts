@@ -94,8 +94,11 @@ export function lagCheck({ node, options }: NodeCheckContext): DoctorCheck | und
   if (node.inRecovery !== true || node.replayLsn === undefined) return undefined;
   const bytes = node.lagBytes ?? 0;
   const caughtUp = bytes === 0;
-  // The replay timestamp is the last replayed commit: on an idle primary it grows although nothing is missing.
-  const seconds = caughtUp ? 0 : node.replayAgeSeconds ?? undefined;
+  // The replay timestamp is the last replayed commit: after the primary was idle it is old even
+  // when the standby is a few bytes behind a fresh write. It means time lag only while WAL that
+  // already arrived waits to be applied (apply delay, replay conflicts).
+  const applyPending = (walBytesBetween(node.replayLsn, node.receiveLsn) ?? 0) > 0;
+  const seconds = caughtUp ? 0 : applyPending ? node.replayAgeSeconds ?? undefined : undefined;
   const detail = `replayed to ${node.replayLsn}, ${caughtUp ? 'caught up' : `${formatBytes(bytes)}${seconds === undefined ? '' : ` / ${seconds.toFixed(1)} s`} behind`}`;
   if (bytes > options.maxLagBytes || (seconds !== undefined && seconds > options.maxLagSeconds)) {
     return warn(node.name, 'lag', detail, `More than ${formatBytes(options.maxLagBytes)} or ${options.maxLagSeconds} s behind: reads here are stale; check recovery_min_apply_delay, the network and replay conflicts.`);

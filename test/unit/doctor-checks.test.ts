@@ -120,6 +120,18 @@ describe('doctor checks (no database)', () => {
     expect(report.ok).to.equal(true); // warnings do not fail the run
   });
 
+  it('counts time lag only while received WAL waits to be applied', () => {
+    const { nodes, routing } = healthy();
+    nodes[0]!.currentLsn = '0/3000100';
+    // A few bytes behind a fresh write after an idle period: the old replay timestamp is no lag.
+    expect(find(evaluateDoctor(nodes, routing, options), 'replica1', 'lag')?.status).to.equal('ok');
+    // Received but not applied (recovery_min_apply_delay): the replay age is real lag.
+    nodes[1]!.receiveLsn = '0/3000100';
+    const c = find(evaluateDoctor(nodes, routing, options), 'replica1', 'lag');
+    expect(c?.status).to.equal('warn');
+    expect(c?.detail).to.contain('160 B / 120.0 s behind');
+  });
+
   it('warns when a standby is not streaming', () => {
     const { nodes, routing } = healthy();
     nodes[1]!.walReceiverStatus = null;

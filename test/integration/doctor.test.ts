@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import type { DoctorReport } from '../../lib';
+import { getTestCluster } from '../support/cluster';
+import { destroyAll, makeDb } from '../support/split-db';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+interface CliResult { code: number; stdout: string; stderr: string }
+
+// The CLI as users run it: a child process reading a knexfile.
+function runCli(knexfile: string, ...extra: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile('npx', ['tsx', 'lib/cli/split-knex-cli.ts', 'doctor', '--knexfile', knexfile, ...extra], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function writeKnexfile(dir: string, name: string, entries: Record<string, unknown>): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `module.exports = ${JSON.stringify(entries, null, 2)};\n`);
+  return file;
+}
+
+// A port nothing listens on: bind one, note it, close it.
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+// A plain TCP round-robin balancer (what a role-blind HAProxy/pgpool port does): each new
+// connection goes to the next upstream port.
+async function roundRobinBalancer(ports: number[]): Promise<{ port: number; close(): Promise<void> }> {
+  let next = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(ports[next++ % ports.length]!, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('split-knex doctor against the real cluster', () => {
+  const cluster = () => getTestCluster();
+  let dir: string;
+  const healthyEntry = () => ({
+    client: 'pg',
+    connection: cluster().primary.url,
+    replicas: cluster().replicas.map((r) => ({ name: r.name, connection: r.url })),
+    pool: { min: 0, max: 4 },
+  });
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-doctor-'));
+    await cluster().waitForReplication(30_000);
+  });
+  after(async () => {
+    await destroyAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes a healthy config: every check ✓ and exit code 0 (CLI, --json)', async () => {
+    const file = writeKnexfile(dir, 'healthy.js', { development: healthyEntry() });
+    const { code, stdout, stderr } = await runCli(file, '--json');
+    expect(code, stderr).to.equal(0);
+    const report = JSON.parse(stdout) as DoctorReport;
+    expect(report.ok).to.equal(true);
+    expect(report.checks.filter((c) => c.status === 'fail')).to.deep.equal([]);
+    const byNode = (n: string, check: string) => report.checks.find((c) => c.node === n && c.check === check);
+    expect(byNode('primary', 'role')?.status).to.equal('ok');
+    for (const r of cluster().replicas) {
+      expect(byNode(r.name, 'role')?.status).to.equal('ok');
+      expect(byNode(r.name, 'cluster')?.status).to.equal('ok');
+      expect(byNode(r.name, 'single server')?.status).to.equal('ok');
+    }
+    // The facts are the servers' own answers.
+    expect(report.nodes.map((n) => [n.name, n.inRecovery, n.identity?.port])).to.deep.equal(
+      cluster().nodes.map((n) => [n.name, n.role === 'replica', n.port]),
+    );
+    expect(report.routing.reads.every((r) => r.identity?.standby === true)).to.equal(true);
+    expect(report.routing.write?.inRecovery).to.equal(false);
+  });
+
+  it('prints a readable ✓ table without --json', async () => {
+    const file = writeKnexfile(dir, 'healthy-text.js', { development: healthyEntry() });
+    const { code, stdout } = await runCli(file);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/^NODE\s+CONFIGURED\s+ACTUAL/m);
+    expect(stdout).to.match(/^✓ primary\s+role\s+primary/m);
+    expect(stdout.trimEnd().split('\n').pop()).to.match(/^✓ no problems/);
+  });
+
+  it('db.doctor() from code agrees on a healthy instance', async () => {
+    const db = makeDb();
+    const report = await db.doctor({ samples: 3 });
+    expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status !== 'ok'))).to.equal(true);
+    expect(report.nodes.map((n) => n.name)).to.deep.equal(['primary', ...cluster().replicas.map((r) => r.name)]);
+    expect(new Set(report.routing.reads.map((r) => r.node))).to.deep.equal(new Set(cluster().replicas.map((r) => r.name)));
+  });
+
+  it('flags a swapped primary/replica and a dead node with advice, and exits 1', async () => {
+    const [r1] = cluster().replicas;
+    const port = await deadPort();
+    const file = writeKnexfile(dir, 'broken.js', {
+      production: {
+        client: 'pg',
+        connection: r1!.url,
+        replicas: [{ name: 'was-primary', connection: cluster().primary.url }, { name: 'dead', connection: `postgres://postgres@127.0.0.1:${port}/postgres` }],
+        pool: { min: 0, max: 2 },
+      },
+    });
+    const { code, stdout } = await runCli(file, '--json', '--env', 'production', '--samples', '2');
+    expect(code).to.equal(1);
+    const report = JSON.parse(stdout) as DoctorReport;
+    expect(report.ok).to.equal(false);
+    const check = (n: string, c: string) => report.checks.find((x) => x.node === n && x.check === c);
+    expect(check('primary', 'role')).to.include({ status: 'fail' });
+    expect(check('primary', 'role')?.advice).to.match(/swapped/i);
+    expect(check('was-primary', 'role')).to.include({ status: 'fail' });
+    expect(check('was-primary', 'role')?.advice).to.match(/swapped/i);
+    expect(check('dead', 'reachable')).to.include({ status: 'fail' });
+    expect(check('dead', 'reachable')?.detail).to.match(/ECONNREFUSED/);
+    expect(check('dead', 'reachable')?.advice).to.contain(`127.0.0.1:${port}`);
+    expect(check('routing', 'write target')?.status).to.equal('fail');
+    // The database said so: the configured primary is in recovery.
+    expect(report.nodes[0]?.inRecovery).to.equal(true);
+  });
+
+  it('detects a replica URL that is a balancer mixing the primary and a standby', async () => {
+    const c = cluster();
+    const balancer = await roundRobinBalancer([c.primary.port, c.replicas[0]!.port]);
+    let db: ReturnType<typeof makeDb> | undefined;
+    try {
+      db = makeDb({ replicas: [{ name: 'mixed', connection: `postgres://postgres@127.0.0.1:${balancer.port}/${c.primary.database}` }] });
+      const report = await db.doctor({ samples: 4 });
+      const mixed = report.checks.find((x) => x.node === 'mixed' && x.check === 'single server');
+      expect(mixed?.status).to.equal('fail');
+      expect(mixed?.detail).to.match(/4 new connections reached 2 servers/);
+      expect(report.nodes[1]?.samples.map((s) => s.standby)).to.include.members([true, false]);
+      expect(report.ok).to.equal(false);
+    } finally {
+      // Pools first: the balancer closing under them would be logged as connection errors.
+      await db?.destroy();
+      await balancer.close();
+    }
+  });
+
+  it('exits 2 with a message for a knexfile without the requested env', async () => {
+    const file = writeKnexfile(dir, 'envs.js', { development: healthyEntry() });
+    const { code, stderr } = await runCli(file, '--env', 'staging');
+    expect(code).to.equal(2);
+    expect(stderr).to.contain('no "staging" entry (has: development)');
+  });
+});
