@@ -1,0 +1,214 @@
+import { randomBytes } from 'crypto';
+import createDebug from 'debug';
+import { LRUCache } from 'lru-cache';
+import type { PooledConnection } from '../knex/knex-internals';
+import type { SplitCore, WriteInfo } from '../split-core';
+import type { NormalizedCacheConfig } from './cache-config';
+import type { CacheStore } from './cache-store';
+import type { CacheCounters } from './cache-stats';
+import { parseInvalidation, payloadHalves } from './invalidation-message';
+import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
+import type { RelationCatalog } from './relation-catalog';
+import type { CacheEvent } from './result-cache';
+import { widerEffect, writeEffect, type WriteEffect } from './write-effect';
+
+const debug = createDebug('split-knex:cache');
+
+// Position (see REACHABLE_INSERT_POSITION) and notification in one round trip; the
+// payload's two halves go around the position.
+const LSN_SQL = `select (${REACHABLE_INSERT_POSITION})::text as lsn`;
+const NOTIFY_SQL = `select pg_catalog.pg_notify($1, $2 || s.n::text || $3), s.n::text as lsn
+  from (select ${REACHABLE_INSERT_POSITION} as n) s`;
+const MAX_TRACKED_CONNECTIONS = 10_000;
+
+interface QueryEvent {
+  __knexUid?: unknown;
+  sql?: unknown;
+  splitKnex?: { role?: string };
+}
+
+interface PgQueryable {
+  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/**
+ * Turns committed writes into invalidations: works out what each statement run on the
+ * primary can change (from knex's `query` events, per connection, so a transaction's
+ * statements add up until COMMIT), takes the primary's WAL position right after the commit
+ * (and publishes with NOTIFY in the same round trip), then bumps the tags' generations in
+ * the store. Also applies other instances' invalidations.
+ *
+ * @internal
+ */
+export class CacheInvalidator {
+  /** Identifies this instance's notifications, so it ignores its own echo. */
+  readonly origin = randomBytes(9).toString('base64url');
+  /** Highest primary WAL position seen. */
+  lastLsn = 0;
+  /** Invalidations whose WAL position is not known yet: caching waits for them. */
+  pending = 0;
+  private readonly effects = new Map<string, WriteEffect>();
+  private readonly effectMemo = new LRUCache<string, WriteEffect>({ max: 1000 });
+  private stopped = false;
+
+  constructor(
+    private readonly core: SplitCore,
+    private readonly config: NormalizedCacheConfig,
+    private readonly store: CacheStore,
+    private readonly catalog: RelationCatalog,
+    private readonly counters: CacheCounters,
+    private readonly emit: (event: CacheEvent) => void,
+  ) {}
+
+  /** knex `query` listener: notes what a statement on the primary may change, by connection. */
+  noteQuery(obj: QueryEvent): void {
+    const uid = obj?.__knexUid;
+    if (typeof uid !== 'string' || typeof obj.sql !== 'string' || obj.splitKnex?.role === 'replica') return;
+    const effect = this.effectOf(obj.sql);
+    const prev = this.effects.get(uid);
+    if (prev === undefined && this.effects.size >= MAX_TRACKED_CONNECTIONS) {
+      // Entries of connections whose writes failed or rolled back linger; drop the oldest.
+      const oldest = this.effects.keys().next().value;
+      if (oldest !== undefined) this.effects.delete(oldest);
+    }
+    this.effects.set(uid, prev === undefined ? effect : widerEffect(prev, effect));
+  }
+
+  /** The write hook: runs after an autocommit write, or at COMMIT. */
+  async onWrite(info: WriteInfo): Promise<void> {
+    const uid = info.connection.__knexUid;
+    const seen = uid === undefined ? undefined : this.effects.get(uid);
+    if (uid !== undefined) this.effects.delete(uid);
+    const effect = seen ?? this.effectWithoutEvents(info);
+    if (effect === 'quiet') return;
+    let tags: string[] | undefined;
+    if (effect === 'tables' && !info.broad && info.tables.length > 0) {
+      tags = this.catalog.graph?.writeTags(info.tables, this.config.trustTriggers);
+    }
+    await this.invalidateOn(info.connection, tags, effect === 'ddl');
+  }
+
+  // No query events seen for this connection: the runner's SQL for an autocommit write, else
+  // the core's view (a transaction's `sql` holds only its DDL / unknown-table statements).
+  private effectWithoutEvents(info: WriteInfo): WriteEffect {
+    if (info.sql !== undefined && !info.inTransaction) return this.effectOf(info.sql);
+    if (!info.broad) return 'tables';
+    return info.sql === undefined ? 'broad' : widerEffect('broad', this.effectOf(info.sql));
+  }
+
+  /** `db.invalidateCache()`: what a write to `tables` (or to everything) would invalidate. */
+  async invalidateTables(tables: readonly string[] | undefined): Promise<void> {
+    const tags = tables === undefined ? undefined : this.catalog.graph?.writeTags(tables, this.config.trustTriggers);
+    const node = this.core.router.writer();
+    const connection = await node.acquire();
+    try {
+      await this.invalidateOn(connection, tags, false);
+    } finally {
+      await node.release(connection);
+    }
+  }
+
+  /** A NOTIFY payload from the channel. */
+  onRemote(payload: string): void {
+    const m = parseInvalidation(payload, parseLsn);
+    if (m === undefined || m.origin === this.origin) return;
+    if (m.lsn > this.lastLsn) this.lastLsn = m.lsn;
+    // A shared store already holds the sender's invalidation.
+    if (this.store.shared === true) {
+      if (m.ddl) void this.catalog.invalidate();
+      return;
+    }
+    void this.apply(m.tags, m.lsn, m.ddl, 'remote');
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+
+  private async invalidateOn(connection: PooledConnection, tags: string[] | undefined, ddl: boolean): Promise<void> {
+    let lsn: number | undefined;
+    try {
+      lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl);
+    } catch (err) {
+      debug('WAL position after a write unknown: %s', (err as Error)?.message ?? err);
+    }
+    if (lsn !== undefined) return this.apply(tags, lsn, ddl, 'local');
+    // The write committed, but its position (and notification) is unknown: invalidate now with
+    // the best bound we have, keep caching shut, and finish the job on a fresh connection.
+    this.pending++;
+    await this.apply(tags, this.lastLsn, ddl, 'local');
+    void this.recover(tags, ddl);
+  }
+
+  private async recover(tags: string[] | undefined, ddl: boolean): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const node = this.core.router.writer();
+      try {
+        const connection = await node.acquire();
+        try {
+          const lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl);
+          await this.apply(tags, lsn, ddl, undefined);
+        } finally {
+          await node.release(connection);
+        }
+        break;
+      } catch (err) {
+        debug('invalidation retry failed: %s', (err as Error)?.message ?? err);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)).unref());
+      }
+    }
+    this.pending--;
+  }
+
+  private async publish(connection: PgQueryable, tags: string[] | undefined, ddl: boolean): Promise<number> {
+    if (this.config.invalidation !== 'notify' && !this.config.lagGuard) return 0;
+    const res = this.config.invalidation === 'notify'
+      ? await connection.query(NOTIFY_SQL, [this.config.channel, ...payloadHalves(this.origin, tags, ddl)])
+      : await connection.query(LSN_SQL);
+    const lsn = parseLsn(String(res.rows[0]?.lsn ?? ''));
+    if (!Number.isFinite(lsn)) throw new Error(`unexpected WAL position ${String(res.rows[0]?.lsn)}`);
+    if (lsn > this.lastLsn) this.lastLsn = lsn;
+    return lsn;
+  }
+
+  /** Applies an invalidation to the store; `source` undefined: a repeat not counted again. */
+  async apply(tags: readonly string[] | undefined, lsn: number, ddl: boolean, source: 'local' | 'remote' | undefined): Promise<void> {
+    // The graph goes first: no read may be tagged with the old schema once the store is cleared.
+    if (ddl) void this.catalog.invalidate();
+    try {
+      const r = tags === undefined ? this.store.clear(lsn) : this.store.clearTags(tags, lsn);
+      if (r instanceof Promise) await r;
+    } catch (err) {
+      this.counters.storeErrors++;
+      debug('cache invalidation failed in the store: %s', (err as Error)?.message ?? err);
+    }
+    if (source === undefined) return;
+    this.counters[source]++;
+    if (tags === undefined) this.counters.clears++;
+    this.emit({ outcome: 'invalidate', reason: ddl ? 'schema change' : undefined, tags: tags ?? 'all', source });
+  }
+
+  private effectOf(sql: string): WriteEffect {
+    let e = this.effectMemo.get(sql);
+    if (e === undefined) {
+      const readOnly = new Set(this.core.routing.readOnlyFunctions.map((f) => f.toLowerCase()));
+      const catalog = this.core.classifyOptions().catalog;
+      e = writeEffect(sql, (name, schema) => {
+        if (readOnly.has(name) || (schema !== undefined && readOnly.has(`${schema}.${name}`))) return true;
+        try {
+          const v = catalog?.functionVolatility(name, schema);
+          return v === 'stable' || v === 'immutable';
+        } catch {
+          return false;
+        }
+      });
+      // Catalog answers may change: memoize only what does not depend on one.
+      if (sql.length <= 16 * 1024 && catalog === undefined) this.effectMemo.set(sql, e);
+    }
+    return e;
+  }
+}

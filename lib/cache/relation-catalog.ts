@@ -1,0 +1,132 @@
+import createDebug from 'debug';
+import type { Node } from '../route/node';
+import { loadRelationGraph } from './load-relation-graph';
+import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
+import type { RelationGraph } from './relation-graph';
+
+const debug = createDebug('split-knex:cache');
+
+/** Options of a {@link RelationCatalog}. */
+export interface RelationCatalogOptions {
+  /** The node to read the catalog from (the current primary). */
+  primary: () => Node;
+  /** Reload period in ms to notice DDL by other clients; 0 = never. */
+  refreshMs: number;
+  /** The catalog changed under a loaded graph (DDL by someone else): clear the cache. `lsn`: the primary's position then. */
+  onChange(lsn: number): void;
+  /** Shortest time between reloads asked for by unknown relations (default 30 s). */
+  unknownReloadMs?: number;
+}
+
+/**
+ * Holds the current {@link RelationGraph}: loads it at start, reloads it after DDL (no
+ * graph, hence no caching, until the new one is in), periodically, and (rate-limited)
+ * when a read names a relation it does not know. A reload that finds a different catalog
+ * than the graph in use tells `onChange`.
+ *
+ * @example
+ * const catalog = new RelationCatalog({ primary: () => core.router.writer(), refreshMs: 60_000, onChange });
+ * catalog.start(); catalog.graph?.readTags(relations, false);
+ */
+export class RelationCatalog {
+  /** The graph in use; undefined before the first load and after DDL until the reload. */
+  graph: RelationGraph | undefined;
+  loads = 0;
+  private requested = 0;
+  private loading: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private lastUnknownReload = -Infinity;
+  private lastFingerprint: string | undefined;
+  private stopped = true;
+  private failures = 0;
+
+  constructor(private readonly options: RelationCatalogOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.load();
+    if (this.options.refreshMs > 0) {
+      this.timer = setInterval(() => void this.load(), this.options.refreshMs);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.retry);
+  }
+
+  /** The schema changed (DDL committed): stop using the graph and load a new one. */
+  invalidate(): Promise<void> {
+    this.graph = undefined;
+    this.requested++;
+    return this.load();
+  }
+
+  /** A read named a relation the graph lacks (created since?): reload, at most every `unknownReloadMs`. */
+  unknownRelation(): void {
+    const now = performance.now();
+    if (now - this.lastUnknownReload < (this.options.unknownReloadMs ?? 30_000)) return;
+    this.lastUnknownReload = now;
+    void this.load();
+  }
+
+  /** Loads now (or joins the load in flight); resolves when a graph at least as new as this call is in. */
+  load(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.loading !== undefined) return this.loading.then(() => (this.graphIsCurrent() ? undefined : this.load()));
+    const seq = this.requested;
+    this.loading = this.loadOnce(seq).finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private graphIsCurrent(): boolean {
+    return this.graph !== undefined && this.loadedSeq >= this.requested;
+  }
+
+  private loadedSeq = -1;
+
+  private async loadOnce(seq: number): Promise<void> {
+    const node = this.options.primary();
+    try {
+      const connection = await node.acquire();
+      let graph: RelationGraph;
+      let lsn: number;
+      try {
+        graph = await loadRelationGraph(connection);
+        const res = await (connection as unknown as { query(s: string): Promise<{ rows: Array<{ lsn: string }> }> })
+          .query(`select (${REACHABLE_INSERT_POSITION})::text as lsn`);
+        lsn = parseLsn(res.rows[0]?.lsn ?? '') || 0;
+      } finally {
+        await node.release(connection);
+      }
+      this.loads++;
+      this.failures = 0;
+      if (this.stopped) return;
+      // A DDL committed while this load ran may be missing from it: load again.
+      if (seq < this.requested) return void (await this.loadOnce(this.requested));
+      const changed = this.lastFingerprint !== undefined && graph.fingerprint !== this.lastFingerprint;
+      this.lastFingerprint = graph.fingerprint;
+      this.loadedSeq = seq;
+      if (changed) {
+        debug('relation catalog changed: clearing the cache');
+        // Cleared before the new graph is used, so nothing is stored under the old one afterwards.
+        this.options.onChange(lsn);
+      }
+      this.graph = graph;
+    } catch (err) {
+      this.failures++;
+      debug('relation catalog load failed: %s', (err as Error)?.message ?? err);
+      if (this.graph === undefined && !this.stopped) {
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => void this.load(), Math.min(5000, 100 * 2 ** this.failures));
+        this.retry.unref();
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import createDebug from 'debug';
+import type { Node } from '../route/node';
+import { parseLsn, REPLAYED_POSITION } from './lsn';
+
+const debug = createDebug('split-knex:cache');
+
+const REPLAY_SQL = `select (${REPLAYED_POSITION})::text as lsn`;
+
+interface NodeReplay {
+  lsn: number;
+  polledAt: number;
+  polling: boolean;
+}
+
+/**
+ * Knows, per replica, a lower bound of the WAL position it has replayed, and refreshes it
+ * on demand (at most one poll in flight per node, at most one every `minIntervalMs`). The
+ * cache asks it before storing a replica's result: a replica that has not replayed the last
+ * invalidating write of the read's tables may have answered with pre-write rows.
+ *
+ * @example
+ * if (!tracker.hasReplayed(node, marks.lsn)) return; // not stored; a poll is on its way
+ */
+export class ReplayTracker {
+  private readonly nodes = new Map<Node, NodeReplay>();
+  private stopped = false;
+  /** Polls run so far (for stats and tests). */
+  polls = 0;
+
+  // Its own monotonic clock, not the cache's injectable one: a frozen test clock must not stop polls.
+  constructor(private readonly minIntervalMs = 5, private readonly now: () => number = () => performance.now()) {}
+
+  /** True when `node` is known to have replayed `lsn`; otherwise starts a poll and answers false. */
+  hasReplayed(node: Node, lsn: number): boolean {
+    if (lsn <= 0) return true;
+    const state = this.stateOf(node);
+    if (state.lsn >= lsn) return true;
+    this.poll(node, state);
+    return false;
+  }
+
+  /** The replay position last seen for `node` (0 when never polled). */
+  replayed(node: Node): number {
+    return this.nodes.get(node)?.lsn ?? 0;
+  }
+
+  /** Asks `node` now (tests and benchmarks wait on this). */
+  async refresh(node: Node): Promise<number> {
+    const state = this.stateOf(node);
+    state.polledAt = -Infinity;
+    await this.pollNow(node, state);
+    return state.lsn;
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private stateOf(node: Node): NodeReplay {
+    let state = this.nodes.get(node);
+    if (state === undefined) this.nodes.set(node, (state = { lsn: 0, polledAt: -Infinity, polling: false }));
+    return state;
+  }
+
+  private poll(node: Node, state: NodeReplay): void {
+    if (state.polling || this.stopped || this.now() - state.polledAt < this.minIntervalMs) return;
+    void this.pollNow(node, state);
+  }
+
+  private async pollNow(node: Node, state: NodeReplay): Promise<void> {
+    if (state.polling) return;
+    state.polling = true;
+    state.polledAt = this.now();
+    this.polls++;
+    try {
+      const connection = await node.acquire();
+      try {
+        const res = await (connection as unknown as { query(sql: string): Promise<{ rows: Array<{ lsn: string | null }> }> }).query(REPLAY_SQL);
+        const lsn = parseLsn(res.rows[0]?.lsn ?? '');
+        if (Number.isFinite(lsn) && lsn > state.lsn) state.lsn = lsn;
+      } finally {
+        await node.release(connection);
+      }
+    } catch (err) {
+      // A replica that cannot answer keeps its old bound: its results are simply not stored.
+      debug('replay position of %s unknown: %s', node.name, (err as Error)?.message ?? err);
+    } finally {
+      state.polling = false;
+    }
+  }
+}

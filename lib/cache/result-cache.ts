@@ -1,0 +1,274 @@
+import createDebug from 'debug';
+import { LRUCache } from 'lru-cache';
+import type { FunctionCatalog } from '../classify';
+import { cacheMarkOf, runUncached } from '../knex/cache-methods';
+import type { BuilderInternals, CompiledQuery } from '../knex/knex-internals';
+import { boundNodeOf } from '../knex/split-client-marks';
+import type { Node } from '../route/node';
+import type { RouteDecision } from '../route/router';
+import type { Statement } from '../route/statement';
+import type { CacheTicket, ResultCacheHook, SplitCore } from '../split-core';
+import type { NormalizedCacheConfig } from './cache-config';
+import { cacheKey, connectionIdentity, serializeValue } from './cache-key';
+import type { CacheStore, StoreLookup, TagMarks } from './cache-store';
+import type { CacheCounters } from './cache-stats';
+import { cacheableSql, clockBinding, type RelationRef, type SqlCacheVerdict } from './cacheable-sql';
+import { copyResult } from './copy-result';
+import type { RelationCatalog } from './relation-catalog';
+import type { ReplayTracker } from './replay-tracker';
+
+const debug = createDebug('split-knex:cache');
+
+/**
+ * The payload of the `cache` event (emitted on the db only when someone listens): what
+ * the cache did with a read, or an invalidation.
+ *
+ * @example
+ * db.on('cache', (e: CacheEvent) => { if (e.outcome === 'skip') console.log(e.reason, e.sql) });
+ */
+export interface CacheEvent {
+  outcome: 'hit' | 'miss' | 'skip' | 'invalidate';
+  /** Why a read was skipped, or what caused an invalidation. */
+  reason?: string;
+  sql?: string;
+  /** The read's tags, or the invalidated tags (`'all'` for a clear). */
+  tags: readonly string[] | 'all';
+  /** For invalidations: this instance's write, or another instance's notification. */
+  source?: 'local' | 'remote';
+}
+
+/** What one cacheable read carries from lookup to store. */
+interface ReadContext {
+  key: string;
+  tags: string[];
+  ttlMs: number;
+  sql: string;
+  node: Node;
+  failures: number;
+}
+
+/**
+ * The runner's result-cache hook: decides whether a read may be cached, answers hits,
+ * and stores misses only when nothing invalidated their tables while they ran and their
+ * replica had replayed the last invalidating write (see docs/caching.md).
+ *
+ * @internal
+ */
+export class ResultCache implements ResultCacheHook {
+  private readonly verdicts = new LRUCache<string, SqlCacheVerdict>({ max: 1000 });
+  private readonly identities = new Map<Node, string>();
+  /** Failures seen per node (connection or query): a change between lookup and store means a retry may have answered. */
+  readonly failures = new Map<Node, number>();
+
+  constructor(
+    private readonly core: SplitCore,
+    private readonly config: NormalizedCacheConfig,
+    private readonly store: CacheStore,
+    private readonly catalog: RelationCatalog,
+    private readonly replay: ReplayTracker,
+    private readonly counters: CacheCounters,
+    /** Why the cache cannot be trusted right now (listener down, catalog loading), if so. */
+    private readonly closedBecause: () => string | undefined,
+  ) {}
+
+  lookup(builder: BuilderInternals, statement: Statement, compiled: CompiledQuery | CompiledQuery[], decision: RouteDecision): CacheTicket | undefined {
+    const mark = cacheMarkOf(builder);
+    if (mark === undefined && this.config.strategy === 'explicit') return undefined;
+    if (mark?.mode === 'off') return this.skip('.noCache()', statement.sql);
+    if (decision.node.role !== 'replica') return this.skip('routed to the primary', statement.sql);
+    if (statement.hint !== undefined) return this.skip(`hint: ${statement.hint}`, statement.sql);
+    if (Array.isArray(compiled)) return this.skip('several statements', statement.sql);
+    const closed = this.closedBecause();
+    if (closed !== undefined) return this.skip(closed, statement.sql);
+    const graph = this.catalog.graph;
+    if (graph === undefined) return this.skip('relation catalog not loaded', statement.sql);
+
+    const verdict = this.verdictOf(statement.sql);
+    if (verdict.refusal !== undefined) return this.skip(verdict.refusal, statement.sql);
+    if (clockBinding(compiled.bindings)) return this.skip('a binding reads the clock', statement.sql);
+    // The builder's own table is in its SQL already; it only adds a tag when it resolves.
+    const own = statement.table === undefined ? undefined : builderTable(statement.table);
+    const relations = own === undefined || graph.resolve(own) === undefined ? verdict.relations : [...verdict.relations, own];
+    const scope = this.scopeValue();
+    if (scope === undefined) return this.skip('cache.scope gave no value', statement.sql);
+    const read = graph.readTags(relations, this.config.scope !== undefined);
+    if (read.refusal !== undefined) {
+      if (read.unknown === true) this.catalog.unknownRelation();
+      return this.skip(read.refusal, statement.sql);
+    }
+
+    let key: string;
+    try {
+      key = cacheKey({
+        identity: this.identityOf(decision.node),
+        searchPath: searchPathOf(builder),
+        route: routeOf(builder),
+        scope,
+        context: contextOf(builder),
+        text: mark?.mode === 'on' && mark.key !== undefined ? `key:${mark.key}` : statement.sql,
+        bindings: mark?.mode === 'on' && mark.key !== undefined ? undefined : compiled.bindings,
+      });
+    } catch (err) {
+      return this.skip(`binding cannot be keyed: ${(err as Error).message}`, statement.sql);
+    }
+    const ctx: ReadContext = {
+      key, tags: read.tags, ttlMs: (mark?.mode === 'on' ? mark.ttlMs : undefined) ?? this.config.ttlMs,
+      sql: statement.sql, node: decision.node, failures: this.failures.get(decision.node) ?? 0,
+    };
+    let found: StoreLookup | Promise<StoreLookup>;
+    try {
+      found = this.store.get(key, read.tags);
+    } catch (err) {
+      this.storeFailed(err);
+      return undefined;
+    }
+    return found instanceof Promise ? this.asyncTicket(found, ctx, builder) : this.ticket(found, ctx);
+  }
+
+  private ticket(found: StoreLookup, ctx: ReadContext): CacheTicket {
+    if (found.entry !== undefined) {
+      this.counters.hits++;
+      this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
+      return { hit: true, value: found.entry.value };
+    }
+    this.counters.misses++;
+    this.emit({ outcome: 'miss', sql: ctx.sql, tags: ctx.tags });
+    const marks = found.marks;
+    // Asked now, before the read runs: a replica known to have replayed the last invalidation
+    // of these tables cannot answer with rows older than it.
+    const replayed = !this.config.lagGuard || this.replay.hasReplayed(ctx.node, marks.lsn);
+    return {
+      hit: false,
+      store: (result) => {
+        if (!replayed) this.counters.lagRejections++;
+        else if ((this.failures.get(ctx.node) ?? 0) !== ctx.failures) this.counters.retryRejections++;
+        else void this.put(ctx, marks, result);
+      },
+    };
+  }
+
+  // Stores that answer later (Redis): the runner gets a promise of the hit, or of the read
+  // run without the cache, whose result is stored once it is known which replica answered.
+  private asyncTicket(found: Promise<StoreLookup>, ctx: ReadContext, builder: BuilderInternals): CacheTicket {
+    const value = found.then(async (lookup) => {
+      if (lookup.entry !== undefined) {
+        this.counters.hits++;
+        this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
+        return lookup.entry.value;
+      }
+      this.counters.misses++;
+      this.emit({ outcome: 'miss', sql: ctx.sql, tags: ctx.tags });
+      const { result, node } = await runUncached(builder);
+      if (node === undefined || node.role !== 'replica') return result;
+      if (this.config.lagGuard && !this.replay.hasReplayed(node, lookup.marks.lsn)) this.counters.lagRejections++;
+      else await this.put({ ...ctx, node }, lookup.marks, result);
+      return result;
+    }, async (err: unknown) => {
+      this.storeFailed(err);
+      return (await runUncached(builder)).result;
+    });
+    return { hit: true, value };
+  }
+
+  private async put(ctx: ReadContext, marks: TagMarks, result: unknown): Promise<void> {
+    let copied;
+    try {
+      copied = copyResult(result);
+    } catch (err) {
+      debug('result not copied: %s', (err as Error).message);
+      this.counters.tooLarge++;
+      return;
+    }
+    if (copied.bytes > this.config.maxResultBytes) {
+      this.counters.tooLarge++;
+      return;
+    }
+    try {
+      const entry = { value: copied.value, bytes: copied.bytes, asOf: this.replay.replayed(ctx.node) };
+      const stored = this.store.set(ctx.key, entry, ctx.tags, marks, ctx.ttlMs);
+      if (stored instanceof Promise ? await stored : stored) this.counters.stores++;
+      else this.counters.staleRejections++;
+    } catch (err) {
+      this.storeFailed(err);
+    }
+  }
+
+  private verdictOf(sql: string): SqlCacheVerdict {
+    const catalog = this.core.classifyOptions().catalog;
+    const version = catalogVersion(catalog);
+    if (version === undefined) return cacheableSql(sql, catalog);
+    const memoKey = `${version}\u0000${sql}`;
+    let v = this.verdicts.get(memoKey);
+    if (v === undefined) {
+      v = cacheableSql(sql, catalog);
+      if (sql.length <= 16 * 1024) this.verdicts.set(memoKey, v);
+    }
+    return v;
+  }
+
+  private scopeValue(): string | undefined {
+    const scope = this.config.scope;
+    if (scope === undefined) return '';
+    if (typeof scope === 'string') return scope;
+    try {
+      const v = scope();
+      return typeof v === 'string' ? v : undefined;
+    } catch (err) {
+      debug('cache.scope threw: %s', (err as Error)?.message ?? err);
+      return undefined;
+    }
+  }
+
+  private identityOf(node: Node): string {
+    let id = this.identities.get(node);
+    if (id === undefined) this.identities.set(node, (id = connectionIdentity(node.client.config.connection, node.name)));
+    return id;
+  }
+
+  private skip(reason: string, sql: string): undefined {
+    this.counters.skipped++;
+    this.emit({ outcome: 'skip', reason, sql, tags: [] });
+    return undefined;
+  }
+
+  private storeFailed(err: unknown): void {
+    this.counters.storeErrors++;
+    debug('cache store failed: %s', (err as Error)?.message ?? err);
+  }
+
+  /** Emits a `cache` event on the db when someone listens. */
+  emit(event: CacheEvent): void {
+    const emitter = this.core.emitter;
+    if (emitter !== undefined && emitter.listenerCount('cache') > 0) emitter.emit('cache', event);
+  }
+}
+
+// `db('public.users as u')`: the relation part of a builder's table name.
+function builderTable(table: string): RelationRef {
+  const name = table.trim().split(/\s+(?:as\s+)?/i)[0]!;
+  const parts = name.split('.');
+  return parts.length >= 2
+    ? { schema: parts[parts.length - 2], name: parts[parts.length - 1]!, display: name }
+    : { schema: undefined, name, display: name };
+}
+
+function routeOf(builder: BuilderInternals): string {
+  const bound = boundNodeOf(builder.client);
+  return bound === undefined || typeof bound === 'string' ? 'replicas' : `node:${bound.name}`;
+}
+
+function searchPathOf(builder: BuilderInternals): string {
+  const sp = builder.client.config.searchPath;
+  return sp === undefined ? '' : Array.isArray(sp) ? sp.join(',') : String(sp);
+}
+
+// The query context changes a result only through a postProcessResponse hook.
+function contextOf(builder: BuilderInternals): string {
+  if (typeof builder.client.config.postProcessResponse !== 'function' || builder._queryContext === undefined) return '';
+  return serializeValue(builder._queryContext, 0);
+}
+
+function catalogVersion(catalog: FunctionCatalog | undefined): string | undefined {
+  if (catalog === undefined) return '-';
+  return typeof catalog.version === 'number' ? String(catalog.version) : undefined;
+}
