@@ -1,4 +1,5 @@
 import { nodeOfConnection } from '../route/node';
+import { cachingQueryBuilder, cachingRaw } from './cache-methods';
 import { ClientPG, type BuilderInternals, type KnexClient, type PooledConnection, type RunnerInternals } from './knex-internals';
 import { RoutingRunner } from './routing-runner';
 import { BOUND, boundNodeOf, CORE, coreOf } from './split-client-marks';
@@ -14,6 +15,15 @@ import { SplitTransaction } from './split-transaction';
 export class SplitClient extends (ClientPG as unknown as new (config: unknown) => KnexClient) {
   override runner(builder: BuilderInternals): RunnerInternals {
     return new RoutingRunner(this, builder);
+  }
+
+  // Builders of a splitKnex instance carry `.cache()` / `.noCache()` (see cache-methods.ts).
+  queryBuilder(): BuilderInternals {
+    return cachingQueryBuilder(this);
+  }
+
+  raw(...args: unknown[]): BuilderInternals {
+    return cachingRaw(this, args);
   }
 
   override transaction(container: unknown, config?: unknown, outerTx?: unknown): unknown {
