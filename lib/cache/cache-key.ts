@@ -68,13 +68,14 @@ export function serializeValue(v: unknown, depth: number): string {
   if (Array.isArray(v)) return `[${v.map((x) => serializeValue(x, depth + 1)).join(',')}]`;
   if (v instanceof Date) return `d${v.getTime()}`;
   if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
+  // What pg itself sends for such an object (it asks toPostgres() before anything else).
+  const toPostgres = (v as { toPostgres?: unknown }).toPostgres;
+  if (typeof toPostgres === 'function') return `p${serializeValue((toPostgres as () => unknown).call(v), depth + 1)}`;
   const proto = Object.getPrototypeOf(v) as object | null;
   if (proto === Object.prototype || proto === null) {
     const o = v as Record<string, unknown>;
     return `{${Object.keys(o).map((k) => `${JSON.stringify(k)}:${serializeValue(o[k], depth + 1)}`).join(',')}}`;
   }
-  const toPostgres = (v as { toPostgres?: unknown }).toPostgres;
-  if (typeof toPostgres === 'function') return `p${serializeValue((toPostgres as () => unknown).call(v), depth + 1)}`;
   throw new UnkeyableValue(`a binding of class ${(v as object).constructor?.name ?? 'unknown'}`);
 }
 

@@ -1,6 +1,7 @@
-import { analyzeSql } from '../classify/analyze-sql';
+import { isSyntaxParen } from '../classify/non-call-keywords';
 import { isReadOnlyFunction } from '../classify/read-only-functions';
 import { lexSql } from '../classify/sql-lexer';
+import type { SqlTokens } from '../classify/sql-tokens';
 import { isWriteFunction } from '../classify/write-functions';
 
 /**
@@ -25,6 +26,8 @@ const QUIET_WORDS = new Set([
 const DDL_WORDS = new Set(['create', 'alter', 'drop', 'comment', 'grant', 'revoke', 'security', 'import', 'reassign']);
 // Words that, inside a query, mean a data-modifying CTE or SELECT INTO.
 const MODIFYING_WORDS = new Set(['insert', 'delete', 'merge', 'into']);
+// Words followed by `(` in DML that are syntax: `SET (a, b) = …`, MERGE's `INSERT (cols)`.
+const NOT_CALLS = new Set(['set', 'insert']);
 
 /**
  * Classifies what `sql` (run on the primary) may change, so that invalidation is exact
@@ -71,16 +74,37 @@ export function writeEffect(sql: string, safeCall: (name: string, schema: string
     }
   }
   if (RANK[effect] >= RANK.broad) return effect;
-  for (const statement of analyzeSql(sql).statements) {
-    for (const call of statement.calls) {
-      const builtIn = call.schema === undefined || call.schema === 'pg_catalog';
-      // Built-ins that write (nextval, advisory locks, pg_notify) touch no table; dblink may reach this very database.
-      if (builtIn && (isReadOnlyFunction(call.name) || (isWriteFunction(call.name) && !call.name.startsWith('dblink')))) continue;
-      if (safeCall(call.name, call.schema)) continue;
-      return 'broad';
-    }
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    if (!tokens.isPunct(i + 1, '(') || !tokens.isName(i)) continue;
+    const call = callAt(tokens, i);
+    if (call === undefined) continue;
+    const builtIn = call.schema === undefined || call.schema === 'pg_catalog';
+    // Built-ins that write (nextval, advisory locks, pg_notify) touch no table; dblink may reach this very database.
+    if (builtIn && (isReadOnlyFunction(call.name) || (isWriteFunction(call.name) && !call.name.startsWith('dblink')))) continue;
+    if (safeCall(call.name, call.schema)) continue;
+    return 'broad';
   }
   return effect;
+}
+
+// The function called by the name at `i` (followed by `(`), or undefined when the paren is
+// syntax. Erring towards "a call" only costs a wider invalidation.
+function callAt(tokens: SqlTokens, i: number): { name: string; schema: string | undefined } | undefined {
+  const quoted = tokens.kinds[i] === 'quoted';
+  const name = tokens.text(i);
+  if (!quoted && (isSyntaxParen(tokens, i) || NOT_CALLS.has(name))) return undefined;
+  let first = i;
+  let schema: string | undefined;
+  if (tokens.isPunct(i - 1, '.') && tokens.isName(i - 2)) {
+    schema = tokens.text(i - 2);
+    first = i - 2;
+    if (tokens.isPunct(i - 3, '.') && tokens.isName(i - 4)) first = i - 4;
+  }
+  const before = first - 1;
+  // INSERT INTO t (cols), `::numeric(10, 2)`, `as t(a, b)`, `) t(a, b)`, ON CONFLICT (cols).
+  if (tokens.isWord(before, 'into') || tokens.isPunct(before, '::') || tokens.isWord(before, 'as') || tokens.isPunct(before, ')')) return undefined;
+  if (!quoted && name === 'conflict' && tokens.isWord(before, 'on')) return undefined;
+  return { name, schema };
 }
 
 /** The more far-reaching of two effects. */
