@@ -128,5 +128,7 @@ function clockOf(clock: unknown): CacheClock | undefined {
 
 async function listenerSettings(connection: unknown): Promise<unknown> {
   const c = typeof connection === 'function' ? await (connection as () => unknown)() : connection;
-  return typeof c === 'string' ? { connectionString: c } : { ...(c as object) };
+  // Named, so an operator can tell it in pg_stat_activity (a URL's own application_name wins).
+  const named = { application_name: 'split-knex cache listener' };
+  return typeof c === 'string' ? { ...named, connectionString: c } : { ...named, ...(c as object) };
 }

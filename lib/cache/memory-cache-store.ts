@@ -47,13 +47,15 @@ export class MemoryCacheStore implements CacheStore {
 
   constructor(options: MemoryCacheStoreOptions) {
     const clock = options.clock;
+    // lru-cache treats a start time of 0 as "no TTL": count from 1 at construction instead.
+    const origin = clock === undefined ? 0 : clock.now() - 1;
     this.lru = new LRUCache<string, Entry>({
       max: options.max,
       maxSize: options.maxBytes,
       maxEntrySize: options.maxEntryBytes ?? options.maxBytes ?? 1024 * 1024,
       // Resolution 0: every expiry check asks the clock, so an injected clock is obeyed at once.
       ttlResolution: 0,
-      perf: clock === undefined ? undefined : { now: () => clock.now() },
+      perf: clock === undefined ? undefined : { now: () => clock.now() - origin },
       dispose: (entry, key) => this.unindex(key, entry.tags),
     });
   }

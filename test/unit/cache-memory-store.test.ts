@@ -53,13 +53,13 @@ describe('cache memory store', () => {
   });
 
   it('expires entries by the injected clock, no sleeping', () => {
-    let now = 1_000;
+    let now = 0;
     const store = new MemoryCacheStore({ max: 10, clock: { now: () => now } });
     store.set('short', entry('s'), [], store.get('short', []).marks, 100);
     store.set('long', entry('l'), [], store.get('long', []).marks, 10_000);
-    now += 99;
+    now += 100;
     expect(store.get('short', []).entry?.value).to.equal('s');
-    now += 2;
+    now += 1;
     expect(store.get('short', []).entry).to.equal(undefined);
     expect(store.get('long', []).entry?.value).to.equal('l');
     now += 10_000;
