@@ -51,25 +51,31 @@ export class StickyPolicy implements ReadPolicy {
     const need = state.lsn;
     if (need === undefined) return undefined;
     const caught = this.caughtUp(candidates, need);
-    if (caught !== undefined) return this.causalOk(statement, caught, candidates.length);
+    if (caught > 0) return this.causalOk(statement, need, caught, candidates.length);
     const askable = candidates.filter((n) => this.deps.positions.canProbe(n));
     if (askable.length === 0) return this.blind(state, now);
     return this.waitForReplay(statement, state, need, askable, candidates.length);
   }
 
-  private caughtUp(candidates: readonly Node[], need: bigint): Set<Node> | undefined {
-    let ok: Set<Node> | undefined;
-    for (const n of candidates) {
-      const replayed = this.deps.positions.replayed(n);
-      if (replayed !== undefined && replayed >= need) (ok ??= new Set()).add(n);
+  // Counts without allocating: this runs for every read of a scope that wrote.
+  private caughtUp(candidates: readonly Node[], need: bigint): number {
+    let n = 0;
+    for (const node of candidates) {
+      const replayed = this.deps.positions.replayed(node);
+      if (replayed !== undefined && replayed >= need) n++;
     }
-    return ok;
+    return n;
   }
 
-  private causalOk(statement: Statement, caught: Set<Node>, candidateCount: number): Verdict {
+  private causalOk(statement: Statement, need: bigint, caught: number, candidateCount: number): Verdict {
     this.deps.counters.causalReplicaReads++;
-    this.deps.causal.add(statement);
-    return caught.size === candidateCount ? undefined : (n) => caught.has(n);
+    if (this.deps.options.lag.maxLagMs !== undefined || this.deps.options.lag.maxLagBytes !== undefined) this.deps.causal.add(statement);
+    if (caught === candidateCount) return undefined;
+    const positions = this.deps.positions;
+    return (n) => {
+      const replayed = positions.replayed(n);
+      return replayed !== undefined && replayed >= need;
+    };
   }
 
   private stick(reason: string): string {
@@ -94,7 +100,7 @@ export class StickyPolicy implements ReadPolicy {
       for (;;) {
         await anyCaughtUp(askable, positions, need, positions.mark);
         const caught = this.caughtUp(askable, need);
-        if (caught !== undefined) return this.causalOk(statement, caught, candidateCount);
+        if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
         if (askable.every((n) => positions.replayed(n) === undefined)) return this.blind(state, options.clock.now());
         const remaining = options.maxWaitMs - (performance.now() - began);
         if (remaining <= 0) {
