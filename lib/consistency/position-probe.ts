@@ -17,15 +17,16 @@ export interface ReplicaReading {
  * const probes: PositionProbes = { replica: async () => ({ replayLsn: 1n, replayAgeMs: 0 }), primary: async () => 1n };
  */
 export interface PositionProbes {
-  /** Reads a replica's replay position and replay age. */
-  replica(node: Node): Promise<ReplicaReading>;
-  /** Reads the primary's current WAL write position. */
-  primary(node: Node): Promise<bigint | undefined>;
+  /** Reads a replica's replay position and replay age; gives up after `timeoutMs`. */
+  replica(node: Node, timeoutMs: number): Promise<ReplicaReading>;
+  /** Reads the primary's current WAL write position; gives up after `timeoutMs`. */
+  primary(node: Node, timeoutMs: number): Promise<bigint | undefined>;
 }
 
-/** The one thing we call on a pooled `pg.Client`. */
+/** What we call on a pooled `pg.Client`. */
 interface Queryable {
   query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+  end(): Promise<void>;
 }
 
 // One statement, read-only and cheap on a standby. A promoted node (not in recovery)
@@ -43,25 +44,40 @@ const PRIMARY_SQL = 'select pg_current_wal_lsn()::text as lsn';
  * const reading = await sqlPositionProbes.replica(replicaNode);
  */
 export const sqlPositionProbes: PositionProbes = {
-  async replica(node) {
-    const row = await queryNode(node, REPLICA_SQL);
+  async replica(node, timeoutMs) {
+    const row = await queryNode(node, REPLICA_SQL, timeoutMs);
     const age = row?.replay_age_ms;
     return {
       replayLsn: parseLsn(row?.replay_lsn),
       replayAgeMs: typeof age === 'number' && Number.isFinite(age) ? Math.max(0, age) : undefined,
     };
   },
-  async primary(node) {
-    return parseLsn((await queryNode(node, PRIMARY_SQL))?.lsn);
+  async primary(node, timeoutMs) {
+    return parseLsn((await queryNode(node, PRIMARY_SQL, timeoutMs))?.lsn);
   },
 };
 
-async function queryNode(node: Node, sql: string): Promise<Record<string, unknown> | undefined> {
+async function queryNode(node: Node, sql: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
   const connection = await node.acquire();
+  const client = connection as unknown as Queryable;
+  const query = client.query(sql);
+  // The connection goes back to the pool only once its query has settled, never mid-query.
+  void query.then(() => node.release(connection), () => node.release(connection)).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // A node that does not answer (paused, partitioned) would hold this pooled connection,
+      // and with it db.destroy(), for good: pg destroys the socket of a client ended mid-query,
+      // the query fails, and knex's pool discards the connection.
+      reject(new Error(`${node.name}: no answer within ${timeoutMs} ms`));
+      client.end().catch(() => undefined);
+    }, timeoutMs);
+    timer.unref();
+  });
   try {
-    return (await (connection as unknown as Queryable).query(sql)).rows[0];
+    return (await Promise.race([query, timeout])).rows[0];
   } finally {
-    await node.release(connection);
+    clearTimeout(timer);
   }
 }
 

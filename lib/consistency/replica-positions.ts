@@ -101,15 +101,23 @@ export class ReplicaPositions implements Lifecycle {
     });
   }
 
-  /** One round: the primary first, then every replica (so a replica at the primary's position has zero lag). */
+  /**
+   * One round: the primary first, then every replica (so a replica at the primary's
+   * position has zero lag). Nodes the health checks hold down are left alone: they take no
+   * reads, and a connection attempt to a hung node would only wait.
+   */
   async pollAll(): Promise<void> {
-    await this.pollPrimary();
-    await Promise.all(this.replicas.map((r) => this.refresh(r)));
+    if (this.primary.state !== 'down') await this.pollPrimary();
+    await Promise.all(this.replicas.map((r) => {
+      if (r.state !== 'down') return this.refresh(r);
+      this.positions.get(r)!.reading = undefined;
+      return undefined;
+    }));
   }
 
   private async pollPrimary(): Promise<void> {
     try {
-      const lsn = await bounded(this.probes.primary(this.primary), this.options.pollTimeoutMs, 'primary position');
+      const lsn = await bounded(this.probes.primary(this.primary, this.options.pollTimeoutMs), this.options.pollTimeoutMs, 'primary position');
       if (lsn === undefined) return;
       const at = this.options.clock.now();
       this.primaryLsn = lsn;
@@ -151,7 +159,7 @@ export class ReplicaPositions implements Lifecycle {
     if (p.unsettled >= MAX_UNSETTLED) return Promise.resolve();
     const seq = ++this.seqCounter;
     p.unsettled++;
-    const probe = this.probes.replica(node);
+    const probe = this.probes.replica(node, this.options.pollTimeoutMs);
     void probe.then(() => p.unsettled--, () => p.unsettled--);
     const promise = bounded(probe, this.options.pollTimeoutMs, `${node.name} position`).then(
       (reading) => {
@@ -230,7 +238,7 @@ export class ReplicaPositions implements Lifecycle {
   }
 }
 
-/** Rejects when `promise` takes longer than `ms` (the promise itself runs on). */
+/** Rejects when `promise` takes longer than `ms` (the promise itself runs on): the probes bound their query, this bounds taking a connection too. */
 function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);

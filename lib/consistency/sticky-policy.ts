@@ -12,6 +12,8 @@ import { formatLsn } from './wal-position';
 
 /** Between two position queries while a read waits for a replica to catch up. */
 const CAUSAL_POLL_STEP_MS = 10;
+/** The first on-demand position query may take this long even with `maxWaitMs: 0` (a hung replica costs a read no more). */
+export const FIRST_REFRESH_BOUND_MS = 100;
 
 type Verdict = undefined | string | ((node: Node) => boolean);
 
@@ -97,8 +99,9 @@ export class StickyPolicy implements ReadPolicy {
     const began = performance.now();
     counters.causalWaits++;
     try {
-      for (;;) {
-        await anyCaughtUp(askable, positions, need, positions.mark);
+      for (let round = 0; ; round++) {
+        const left = options.maxWaitMs - (performance.now() - began);
+        await within(anyCaughtUp(askable, positions, need, positions.mark), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
         const caught = this.caughtUp(askable, need);
         if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
         if (askable.every((n) => positions.replayed(n) === undefined)) return this.blind(state, options.clock.now());
@@ -126,6 +129,13 @@ function anyCaughtUp(nodes: readonly Node[], positions: ReplicaPositions, need: 
       });
     }
   });
+}
+
+/** Resolves when `promise` does or after `ms`, whichever comes first. */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, ms)); })])
+    .finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

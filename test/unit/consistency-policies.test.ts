@@ -4,9 +4,9 @@ import { normalizeConsistencyConfig } from '../../lib/consistency/consistency-co
 import { ConsistencyCounters } from '../../lib/consistency/consistency-counters';
 import { ConsistencyScopes } from '../../lib/consistency/consistency-scopes';
 import { LagPolicy } from '../../lib/consistency/lag-policy';
-import type { PositionProbes, ReplicaReading } from '../../lib/consistency/position-probe';
+import { sqlPositionProbes, type PositionProbes, type ReplicaReading } from '../../lib/consistency/position-probe';
 import { ReplicaPositions } from '../../lib/consistency/replica-positions';
-import { StickyPolicy } from '../../lib/consistency/sticky-policy';
+import { FIRST_REFRESH_BOUND_MS, StickyPolicy } from '../../lib/consistency/sticky-policy';
 import { WriteTracker } from '../../lib/consistency/write-tracker';
 import type { Node } from '../../lib/route/node';
 import { RequestScope } from '../../lib/route/request-scope';
@@ -170,6 +170,17 @@ describe('sticky policy: LSN mode', () => {
     expect(await verdict(t.sticky)).to.deep.equal(['r1']);
     expect(Date.now() - began).to.be.within(30, 900);
     expect(t.counters.causalWaitMs).to.be.above(0);
+  });
+
+  it('a replica that does not answer costs a read at most the first-refresh bound (maxWaitMs 0)', async () => {
+    const t = setup({ lag: { pollTimeoutMs: 5000 } });
+    await t.write('0/1000');
+    t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
+    await t.positions.pollAll();
+    t.probes.replica = () => new Promise(() => undefined); // paused: never answers
+    const began = Date.now();
+    expect(await verdict(t.sticky, read(), [r1])).to.match(/^causal: no replica has replayed 0\/1000/);
+    expect(Date.now() - began).to.be.within(FIRST_REFRESH_BOUND_MS - 5, 1500);
   });
 
   it('never accepts a replica that is not replaying (a promoted node) as caught up', async () => {
@@ -343,6 +354,26 @@ describe('lag policy and positions', () => {
     await t.positions.refresh(r1);
     expect(t.positions.replayed(r1)).to.equal(undefined);
     expect(t.positions.stats()[0]).to.include({ name: 'r1', replayLsn: null, lastError: 'ECONNREFUSED' });
+  });
+
+  it('the SQL probe ends a connection whose query hangs, and returns it to the pool only once the query settled', async () => {
+    const events: string[] = [];
+    let fail: (e: Error) => void = () => undefined;
+    const connection = {
+      query: () => new Promise((_, reject) => { fail = reject; }),
+      end: async () => { events.push('end'); fail(new Error('Connection terminated')); },
+    };
+    const fakeNode = {
+      name: 'r9',
+      acquire: async () => connection,
+      release: async () => { events.push('release'); },
+    } as unknown as Node;
+    const began = Date.now();
+    const outcome = await sqlPositionProbes.replica(fakeNode, 60).then(() => 'answered', (e: Error) => e.message);
+    expect(outcome).to.equal('r9: no answer within 60 ms');
+    expect(Date.now() - began).to.be.within(50, 1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).to.deep.equal(['end', 'release']);
   });
 
   it('bounds a probe that never answers by pollTimeoutMs', async () => {

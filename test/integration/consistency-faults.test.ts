@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { splitKnex, type ConsistencyStats, type SplitKnex } from '../../lib';
+import { startCluster, type Cluster } from '../support/cluster';
+import { pollUntil } from '../support/cluster/poll';
+
+// A replica that stops answering (SIGSTOP: TCP still accepts, nothing replies) must not
+// hang a causal read, the position poller, or db.destroy(). Own throwaway cluster: the
+// shared one is never paused.
+describe('consistency: a replica that stops answering', function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+  let db: SplitKnex | undefined;
+
+  before(async () => {
+    cluster = await startCluster({ replicas: 1, fixtures: false });
+    await cluster.query('primary', 'create table cs_fault (id serial primary key, v int)');
+    await cluster.waitForReplication();
+  });
+  after(async () => {
+    await cluster.resume('replica1').catch(() => undefined);
+    await db?.destroy().catch(() => undefined);
+    await cluster.destroy();
+  });
+
+  it('bounds the causal read, forgets the position, falls back to the window, and destroy() still returns', async () => {
+    db = splitKnex({
+      client: 'pg',
+      connection: cluster.primary.url,
+      replicas: [{ name: 'replica1', connection: cluster.replicas[0]!.url }],
+      pool: { min: 0, max: 4 },
+      sticky: { mode: 'lsn', windowMs: 5000, scope: 'none' },
+      lag: { pollIntervalMs: 100, pollTimeoutMs: 300 },
+    });
+    const s = () => db!.stats().consistency as ConsistencyStats;
+    await pollUntil(async () => s().replicas[0]!.replayLsn !== null, { timeoutMs: 10_000, what: 'a first position poll' });
+    await cluster.pause('replica1');
+
+    const began = Date.now();
+    const row = await db.runInContext(async () => {
+      const [ins] = await db!('cs_fault').insert({ v: 1 }).returning('id');
+      return db!('cs_fault').where({ id: ins.id }).first('id', db!.raw('inet_server_port() as port'));
+    });
+    const took = Date.now() - began;
+    expect(row.port).to.equal(cluster.primary.port);
+    expect(took).to.be.below(5000);
+    await pollUntil(async () => /no answer within 300 ms/.test(s().replicas[0]!.lastError ?? ''), {
+      timeoutMs: 10_000, what: 'the poller to report the silent replica', describe: () => JSON.stringify(s().replicas),
+    });
+    expect(s().replicas[0]!.replayLsn).to.equal(null);
+
+    const destroyBegan = Date.now();
+    await db.destroy();
+    db = undefined;
+    const destroyTook = Date.now() - destroyBegan;
+    console.log(`[figures] paused replica: causal write-then-read took ${took} ms (on the primary), destroy() took ${destroyTook} ms`);
+    expect(destroyTook).to.be.below(10_000);
+  });
+});
