@@ -6,6 +6,11 @@
 #   POOL_MODE             default transaction (session|transaction|statement)
 #   DEFAULT_POOL_SIZE     server connections per user+database (default 20)
 #   MAX_CLIENT_CONN       default 400
+#   MIN_POOL_SIZE         server connections kept open per pool (default 0)
+#   QUERY_WAIT_TIMEOUT    seconds a client may wait for a server connection (default 120)
+#   SERVER_ROUND_ROBIN    1 = hand out idle server connections in turn instead of reusing
+#                         the last one (default 0); tests use 1 so that consecutive
+#                         statements of one client really land on different backends
 #   USERS                 space-separated user names allowed in (default postgres); auth_type
 #                         trust still needs each name in the auth_file
 # Trust authentication (the servers trust the network too): for tests only.
@@ -26,6 +31,9 @@ stats_users = postgres
 pool_mode = $POOL_MODE
 max_client_conn = $MAX_CLIENT_CONN
 default_pool_size = $DEFAULT_POOL_SIZE
+min_pool_size = ${MIN_POOL_SIZE:-0}
+server_round_robin = ${SERVER_ROUND_ROBIN:-0}
+query_wait_timeout = ${QUERY_WAIT_TIMEOUT:-120}
 ; Transaction mode: a server connection goes back to the pool after each transaction, so
 ; nothing may rely on session state; no reset query is needed between clients.
 server_reset_query =

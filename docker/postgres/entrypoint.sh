@@ -7,6 +7,8 @@
 #                 so that inet_server_port() names the node as the host sees it.
 #   POSTGRES_DB   optional database created on the primary's first start
 # Extra arguments are passed to postgres (e.g. `-c fsync=off`); they win over the files.
+# `split-knex-postgres --init-template` (run by the Dockerfile) prepares an initdb'd data
+# directory in the image, so a primary's first start is a copy rather than an initdb.
 # Trust authentication: for tests on a private network only.
 set -eu
 
@@ -15,9 +17,11 @@ export PGDATA PGPORT
 
 log() { echo "split-knex-postgres[$ROLE]: $*" >&2; }
 
-init_primary() {
-  initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
-  cat >>"$PGDATA/postgresql.conf" <<CONF
+TEMPLATE=/var/lib/postgresql/template
+
+init_cluster() { # $1 = data directory
+  initdb -D "$1" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync >/dev/null
+  cat >>"$1/postgresql.conf" <<CONF
 
 # split-knex: replication on, reachable from the container network
 listen_addresses = '*'
@@ -30,13 +34,21 @@ wal_receiver_status_interval = '1s'
 wal_retrieve_retry_interval = '500ms'
 max_connections = 200
 CONF
-  cat >"$PGDATA/pg_hba.conf" <<HBA
+  cat >"$1/pg_hba.conf" <<HBA
 # split-knex test image: trust on a private network, replication included
 local all all trust
 local replication all trust
 host all all all trust
 host replication all all trust
 HBA
+}
+
+init_primary() {
+  if [ -s "$TEMPLATE/PG_VERSION" ]; then
+    cp -a "$TEMPLATE/." "$PGDATA/"
+  else
+    init_cluster "$PGDATA"
+  fi
   if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != postgres ]; then
     postgres --single -D "$PGDATA" postgres >/dev/null <<SQL
 CREATE DATABASE "$POSTGRES_DB";
@@ -64,6 +76,11 @@ clone_replica() {
   chmod 0700 "$PGDATA"
   log "cloned $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA"
 }
+
+if [ "${1:-}" = --init-template ]; then
+  init_cluster "$TEMPLATE"
+  exit 0
+fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   case "$ROLE" in
