@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import createDebug from 'debug';
 import * as v8 from 'v8';
 import type { CachedResult, CacheStore, StoreLookup, TagMarks } from './cache-store';
 import { toPortable } from './copy-result';
@@ -21,6 +22,8 @@ export interface RedisCacheStoreOptions {
   /** Namespace of every key; used as a Redis Cluster hash tag, so all keys share a slot. Default `split-knex:cache`. */
   prefix?: string;
 }
+
+const debug = createDebug('split-knex:cache');
 
 // Entries carry the generations they were stored under; a get compares them with the
 // current ones, so an invalidation is O(tags) and stale entries simply expire.
@@ -75,8 +78,11 @@ export class RedisCacheStore implements CacheStore {
     const { redis } = options;
     if (typeof redis === 'string' || (typeof redis === 'object' && redis !== null && typeof (redis as RedisLike).callBuffer !== 'function')) {
       // Lazily: the package works without ioredis unless this store is asked to connect.
-      const Redis = require('ioredis') as new (arg: unknown) => RedisLike;
-      this.redis = new Redis(redis);
+      const Redis = require('ioredis') as new (arg: unknown) => RedisLike & { on(event: 'error', fn: (err: Error) => void): unknown };
+      const client = new Redis(redis);
+      // Failures surface as storeErrors in stats (reads then run uncached), not as unhandled events.
+      client.on('error', (err) => debug('redis: %s', err.message));
+      this.redis = client;
       this.owned = true;
     } else {
       this.redis = redis as RedisLike;
@@ -123,7 +129,8 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.redis.quit();
+    // An already closed connection (Redis gone) has nothing left to release.
+    if (this.owned) await this.redis.quit().catch(() => undefined);
   }
 
   private entryKey(key: string): string {
