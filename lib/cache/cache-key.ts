@@ -23,6 +23,8 @@ export interface KeyParts {
   context: string;
   /** The SQL text, or the user's own `.cache({ key })`. */
   text: string;
+  /** `JSON.stringify(text)`, when the caller has it already (long SQL is quoted once per text, not per read). */
+  quotedText?: string;
   bindings: readonly unknown[] | undefined;
 }
 
@@ -34,7 +36,9 @@ export interface KeyParts {
  * cacheKey(parts); // '["app@appdb","","replicas","tenant-7","","select * from \\"users\\" where \\"id\\" = ?"]n1'
  */
 export function cacheKey(p: KeyParts): string {
-  const head = JSON.stringify([p.identity, p.searchPath, p.route, p.scope, p.context, p.text]);
+  // Exactly JSON.stringify([...parts]), without quoting the SQL text again on every read.
+  const q = JSON.stringify;
+  const head = `[${q(p.identity)},${q(p.searchPath)},${q(p.route)},${q(p.scope)},${q(p.context)},${p.quotedText ?? q(p.text)}]`;
   return p.bindings === undefined ? head : head + serializeValue(p.bindings, 0);
 }
 

@@ -12,9 +12,10 @@ import type { NormalizedCacheConfig } from './cache-config';
 import { cacheKey, connectionIdentity, serializeValue } from './cache-key';
 import type { CacheStore, StoreLookup, TagMarks } from './cache-store';
 import type { CacheCounters } from './cache-stats';
-import { cacheableSql, clockBinding, type RelationRef, type SqlCacheVerdict } from './cacheable-sql';
+import { cacheableSql, clockBinding, type RelationRef } from './cacheable-sql';
 import { copyResult } from './copy-result';
 import type { RelationCatalog } from './relation-catalog';
+import type { RelationGraph } from './relation-graph';
 import type { ReplayTracker } from './replay-tracker';
 
 const debug = createDebug('split-knex:cache');
@@ -37,6 +38,16 @@ export interface CacheEvent {
   source?: 'local' | 'remote';
 }
 
+/** What the cache makes of one SQL text: why not, or the tags it depends on. */
+interface ReadPlan {
+  refusal: string | undefined;
+  /** The refusal is an unknown relation (the catalog may be out of date). */
+  unknown: boolean;
+  tags: string[];
+  /** The text as it goes into keys, quoted once. */
+  quotedSql: string;
+}
+
 /** What one cacheable read carries from lookup to store. */
 interface ReadContext {
   key: string;
@@ -55,7 +66,7 @@ interface ReadContext {
  * @internal
  */
 export class ResultCache implements ResultCacheHook {
-  private readonly verdicts = new LRUCache<string, SqlCacheVerdict>({ max: 1000 });
+  private readonly plans = new LRUCache<string, { graph: RelationGraph; plan: ReadPlan }>({ max: 1000 });
   private readonly identities = new Map<Node, string>();
   /** Failures seen per node (connection or query): a change between lookup and store means a retry may have answered. */
   readonly failures = new Map<Node, number>();
@@ -83,41 +94,38 @@ export class ResultCache implements ResultCacheHook {
     const graph = this.catalog.graph;
     if (graph === undefined) return this.skip('relation catalog not loaded', statement.sql);
 
-    const verdict = this.verdictOf(statement.sql);
-    if (verdict.refusal !== undefined) return this.skip(verdict.refusal, statement.sql);
+    const plan = this.planOf(statement, graph);
+    if (plan.refusal !== undefined) {
+      if (plan.unknown) this.catalog.unknownRelation();
+      return this.skip(plan.refusal, statement.sql);
+    }
     if (clockBinding(compiled.bindings)) return this.skip('a binding reads the clock', statement.sql);
-    // The builder's own table is in its SQL already; it only adds a tag when it resolves.
-    const own = statement.table === undefined ? undefined : builderTable(statement.table);
-    const relations = own === undefined || graph.resolve(own) === undefined ? verdict.relations : [...verdict.relations, own];
     const scope = this.scopeValue();
     if (scope === undefined) return this.skip('cache.scope gave no value', statement.sql);
-    const read = graph.readTags(relations, this.config.scope !== undefined);
-    if (read.refusal !== undefined) {
-      if (read.unknown === true) this.catalog.unknownRelation();
-      return this.skip(read.refusal, statement.sql);
-    }
 
     let key: string;
     try {
+      const own = mark?.mode === 'on' && mark.key !== undefined;
       key = cacheKey({
         identity: this.identityOf(decision.node),
         searchPath: searchPathOf(builder),
         route: routeOf(builder),
         scope,
         context: contextOf(builder),
-        text: mark?.mode === 'on' && mark.key !== undefined ? `key:${mark.key}` : statement.sql,
-        bindings: mark?.mode === 'on' && mark.key !== undefined ? undefined : compiled.bindings,
+        text: own ? `key:${mark.key}` : statement.sql,
+        quotedText: own ? undefined : plan.quotedSql,
+        bindings: own ? undefined : compiled.bindings,
       });
     } catch (err) {
       return this.skip(`binding cannot be keyed: ${(err as Error).message}`, statement.sql);
     }
     const ctx: ReadContext = {
-      key, tags: read.tags, ttlMs: (mark?.mode === 'on' ? mark.ttlMs : undefined) ?? this.config.ttlMs,
+      key, tags: plan.tags, ttlMs: (mark?.mode === 'on' ? mark.ttlMs : undefined) ?? this.config.ttlMs,
       sql: statement.sql, node: decision.node, failures: this.failures.get(decision.node) ?? 0,
     };
     let found: StoreLookup | Promise<StoreLookup>;
     try {
-      found = this.store.get(key, read.tags);
+      found = this.store.get(key, plan.tags);
     } catch (err) {
       this.storeFailed(err);
       return undefined;
@@ -193,17 +201,29 @@ export class ResultCache implements ResultCacheHook {
     }
   }
 
-  private verdictOf(sql: string): SqlCacheVerdict {
+  // What a SQL text reads and whether it may be cached, worked out once per text, catalog
+  // version and relation graph (the per-read part is the key and the store).
+  private planOf(statement: Statement, graph: RelationGraph): ReadPlan {
     const catalog = this.core.classifyOptions().catalog;
     const version = catalogVersion(catalog);
-    if (version === undefined) return cacheableSql(sql, catalog);
-    const memoKey = `${version}\u0000${sql}`;
-    let v = this.verdicts.get(memoKey);
-    if (v === undefined) {
-      v = cacheableSql(sql, catalog);
-      if (sql.length <= 16 * 1024) this.verdicts.set(memoKey, v);
-    }
-    return v;
+    const memoKey = version === undefined || statement.sql.length > 16 * 1024 ? undefined : `${version}\u0000${statement.table ?? ''}\u0000${statement.sql}`;
+    const memo = memoKey === undefined ? undefined : this.plans.get(memoKey);
+    if (memo !== undefined && memo.graph === graph) return memo.plan;
+    const plan = this.makePlan(statement, graph, catalog);
+    if (memoKey !== undefined) this.plans.set(memoKey, { graph, plan });
+    return plan;
+  }
+
+  private makePlan(statement: Statement, graph: RelationGraph, catalog: FunctionCatalog | undefined): ReadPlan {
+    const quotedSql = JSON.stringify(statement.sql);
+    const verdict = cacheableSql(statement.sql, catalog);
+    if (verdict.refusal !== undefined) return { refusal: verdict.refusal, unknown: false, tags: [], quotedSql };
+    // The builder's own table is in its SQL already; it only adds a tag when it resolves.
+    const own = statement.table === undefined ? undefined : builderTable(statement.table);
+    const relations = own === undefined || graph.resolve(own) === undefined ? verdict.relations : [...verdict.relations, own];
+    const read = graph.readTags(relations, this.config.scope !== undefined);
+    if (read.refusal !== undefined) return { refusal: read.refusal, unknown: read.unknown === true, tags: [], quotedSql };
+    return { refusal: undefined, unknown: false, tags: read.tags, quotedSql };
   }
 
   private scopeValue(): string | undefined {
