@@ -11,6 +11,10 @@ import { LiveCatalog, type CatalogRouteCounts } from './live-catalog';
 
 const debug = createDebug('split-knex:catalog');
 
+// The first load waits for the instance's first statement to complete (so it never
+// competes with it for CPU or connections), or this long when none completes sooner.
+const FIRST_LOAD_DELAY_MS = 500;
+
 /**
  * The `catalog` section of `db.stats()`.
  *
@@ -79,6 +83,7 @@ export class CatalogManager {
     this.refresher = new CatalogRefresher({
       load: () => this.load(),
       refreshMs: settings.refreshMs,
+      initialDelayMs: FIRST_LOAD_DELAY_MS,
       timers,
       onFailure: (err, consecutive, retryIn, knownStale) => this.failed(err, consecutive, retryIn, knownStale),
       onSuccess: (failedBefore) => {
@@ -106,8 +111,12 @@ export class CatalogManager {
     return r.ensure(r.changes).catch(() => undefined);
   }
 
-  /** Told of every statement that completed (query-response): DDL marks the catalog changed. */
+  /**
+   * Told of every statement that completed (query-response): DDL marks the catalog
+   * changed, and the first one lets the first load begin.
+   */
   noteStatement(sql: unknown): void {
+    this.refresher.soon();
     if (typeof sql === 'string' && isCatalogDdl(sql)) this.refresher.noteChange();
   }
 

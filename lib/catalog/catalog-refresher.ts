@@ -30,6 +30,12 @@ export interface CatalogRefresherOptions {
   load(): Promise<void>;
   /** Interval between loads after a success; 0: no interval. */
   refreshMs: number;
+  /**
+   * How long after `start()` the first load begins unless `soon()` is called first
+   * (default 0). The instance calls `soon()` when its first statement completes, so the
+   * load never competes with the application's first query.
+   */
+  initialDelayMs?: number;
   timers: CatalogTimers;
   /**
    * Told of every failed load: the error, how many loads failed in a row, when the next
@@ -68,19 +74,30 @@ export class CatalogRefresher implements Lifecycle {
   private queued: Promise<void> | undefined;
   private timer: unknown;
   private running = false;
+  // Between start() and the first load: soon() may bring that load forward.
+  private waitingForFirst = false;
 
   constructor(private readonly options: CatalogRefresherOptions) {}
 
-  /** Schedules the first load right away (in the background) and the interval after it. */
+  /** Schedules the first load in the background (after `initialDelayMs`) and the interval after it. */
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.waitingForFirst = true;
+    this.schedule(this.options.initialDelayMs ?? 0);
+  }
+
+  /** Brings the first load after `start()` forward to now (in the background); no-op afterwards. */
+  soon(): void {
+    if (!this.waitingForFirst || this.inflight !== undefined) return;
+    this.waitingForFirst = false;
     this.schedule(0);
   }
 
   /** Cancels the timer; resolves once a load in flight has finished. */
   async stop(): Promise<void> {
     this.running = false;
+    this.waitingForFirst = false;
     this.clearTimer();
     await this.inflight?.promise.catch(() => undefined);
   }
@@ -117,6 +134,7 @@ export class CatalogRefresher implements Lifecycle {
 
   private startLoad(): Promise<void> {
     const seq = this.changes;
+    this.waitingForFirst = false;
     this.clearTimer();
     const promise = this.options.load().then(
       () => {

@@ -50,6 +50,7 @@ export function installCatalog(db: SplitKnex, core: SplitCore, config: Normalize
   // DDL is seen as it completes on the facade's client, which also hears db.primary's and
   // transactions' queries; the write hook then waits for a reload that includes it.
   db.client.on('query-response', (_response: unknown, obj: { sql?: unknown } | undefined) => manager.noteStatement(obj?.sql));
+  db.client.on('query-error', () => manager.refresher.soon());
 
   // Count the routes the catalog decided: wrap this instance's classifier (the router and
   // the transactions call it) so each routed classification is looked at once, cheaply.

@@ -76,7 +76,9 @@ describe('CatalogManager', () => {
     expect(state.extras.catalog).to.equal(undefined);
     expect(m.stats()).to.deep.include({ state: 'loading', version: 0, loads: 0 });
     m.refresher.start();
-    await timers.advance(0);
+    await timers.advance(499);
+    expect(state.acquired).to.equal(0); // the first load waits for the first statement, or 500 ms
+    await timers.advance(1);
     expect(state.extras.catalog).to.equal(m.live);
     expect([state.acquired, state.released]).to.deep.equal([1, 1]);
     expect(classifySql('select price(1)', state.extras).target).to.equal('replica');
@@ -99,6 +101,7 @@ describe('CatalogManager', () => {
       return rowsV1;
     });
     m.refresher.start();
+    m.noteStatement('select 1'); // the first statement completed: load now
     await timers.advance(0);
     await timers.advance(1000);
     await timers.advance(2000);
@@ -118,7 +121,7 @@ describe('CatalogManager', () => {
     let rows = rowsV1;
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => rows);
     m.refresher.start();
-    await timers.advance(0);
+    await timers.advance(500);
     expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
     expect(m.afterWrite(writeInfo({ sql: 'select price(1)' }))).to.equal(undefined);
     rows = rowsV2;
@@ -135,7 +138,7 @@ describe('CatalogManager', () => {
     let loads = 0;
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => { loads++; return rowsV1; });
     m.refresher.start();
-    await timers.advance(0);
+    await timers.advance(500);
     expect(loads).to.equal(1);
     expect(m.afterWrite(writeInfo({ inTransaction: true, broad: false }))).to.equal(undefined);
     await m.afterWrite(writeInfo({ inTransaction: true, broad: true }));
@@ -155,7 +158,7 @@ describe('CatalogManager', () => {
       return rowsV1;
     });
     m.refresher.start();
-    await timers.advance(0);
+    await timers.advance(500);
     fail = true;
     await timers.advance(5000); // interval reload fails: nothing known changed
     expect(state.extras.catalog).to.equal(m.live);

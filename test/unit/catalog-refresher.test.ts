@@ -162,4 +162,21 @@ describe('CatalogRefresher', () => {
     expect(timers.delays()).to.deep.equal([1000]);
     await r.stop();
   });
+
+  it('waits initialDelayMs for the first load unless soon() brings it forward, once', async () => {
+    const g = gatedLoads();
+    const r = new CatalogRefresher({ load: g.load, refreshMs: 60_000, initialDelayMs: 500, timers, onFailure: () => undefined });
+    r.start();
+    await timers.advance(100);
+    expect(g.calls).to.have.length(0);
+    r.soon();
+    r.soon();
+    await timers.advance(0);
+    expect(g.calls).to.have.length(1);
+    g.calls[0]!.resolve();
+    await flush();
+    r.soon(); // later statements do not reschedule anything
+    expect(timers.delays()).to.deep.equal([60_000]);
+    await r.stop();
+  });
 });
