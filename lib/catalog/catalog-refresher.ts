@@ -66,8 +66,11 @@ const MAX_RETRY_MS = 60_000;
 export class CatalogRefresher implements Lifecycle {
   /** Changes noted so far (DDL seen, explicit refreshes). */
   changes = 0;
-  /** `changes` at the start of the last successful load; -1 before the first. */
-  covered = -1;
+  /**
+   * `changes` at the start of the last successful load. Starts at 0: with no change noted,
+   * there is nothing a write must wait for, not even the first load.
+   */
+  covered = 0;
   /** Consecutive failed loads. */
   failures = 0;
   private inflight: { seq: number; promise: Promise<void> } | undefined;

@@ -116,6 +116,28 @@ describe('CatalogManager', () => {
     await m.refresher.stop();
   });
 
+  it('never makes a write wait for the first load when nothing changed', async () => {
+    const { core } = fakeCore();
+    let release: () => void = () => undefined;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, () => new Promise((resolve) => { release = () => resolve(rowsV1); }));
+    m.refresher.start();
+    m.noteStatement('select 1');
+    await timers.advance(0);
+    expect(m.refresher.loading).to.equal(true);
+    expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
+    // DDL during the first load: the write waits for a load that started after it.
+    m.noteStatement('create function f() returns int language sql as $$select 1$$');
+    const wait = m.afterWrite(writeInfo({ broad: true }));
+    expect(wait).to.be.instanceOf(Promise);
+    release();
+    await flush();
+    expect(m.refresher.loading).to.equal(true); // the second load
+    release();
+    await wait;
+    expect(m.stats().loads).to.equal(2);
+    await m.refresher.stop();
+  });
+
   it('after DDL, makes the write wait for a reload; a write that changed nothing waits for nothing', async () => {
     const { core, state } = fakeCore();
     let rows = rowsV1;
