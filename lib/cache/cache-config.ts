@@ -44,6 +44,12 @@ export interface CacheConfig {
   invalidation?: CacheInvalidation;
   /** The NOTIFY channel (default `split_knex_cache`). */
   channel?: string;
+  /**
+   * Where the LISTEN connection goes (a URL or pg connection object; default: the primary's
+   * connection). Set it when the primary is reached through PgBouncer in transaction mode,
+   * where LISTEN does not work: point it at the primary directly (or a session-mode pool).
+   */
+  listenConnection?: string | Record<string, unknown>;
   /** Where entries live; default a {@link MemoryCacheStore} built from `max` / `maxBytes`. */
   store?: CacheStore;
   /**
@@ -75,6 +81,7 @@ export interface NormalizedCacheConfig {
   scope: string | (() => string | undefined) | undefined;
   invalidation: CacheInvalidation;
   channel: string;
+  listenConnection: string | Record<string, unknown> | undefined;
   store: CacheStore | undefined;
   lagGuard: boolean;
   trustTriggers: boolean;
@@ -82,7 +89,7 @@ export interface NormalizedCacheConfig {
 }
 
 const KEYS = new Set([
-  'max', 'maxBytes', 'ttlMs', 'strategy', 'maxResultBytes', 'scope', 'invalidation', 'channel', 'store',
+  'max', 'maxBytes', 'ttlMs', 'strategy', 'maxResultBytes', 'scope', 'invalidation', 'channel', 'listenConnection', 'store',
   'lagGuard', 'trustTriggers', 'schemaRefreshMs',
 ]);
 const STORE_METHODS = ['get', 'set', 'delete', 'clearTags', 'clear'] as const;
@@ -128,10 +135,14 @@ export function normalizeCacheConfig(value: unknown): NormalizedCacheConfig | un
   if (typeof channel !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(channel)) {
     throw configError('cache.channel', channel, 'must be an identifier of letters, digits and _ (at most 63 characters)');
   }
+  const listen = c.listenConnection;
+  if (listen !== undefined && typeof listen !== 'string' && (listen === null || typeof listen !== 'object' || Array.isArray(listen))) {
+    throw configError('cache.listenConnection', listen, 'must be a postgres:// URL or a pg connection object');
+  }
   return {
     max, maxBytes, ttlMs, strategy, maxResultBytes,
     scope: scope as NormalizedCacheConfig['scope'],
-    invalidation, channel, store,
+    invalidation, channel, listenConnection: listen as NormalizedCacheConfig['listenConnection'], store,
     lagGuard: bool('cache.lagGuard', c.lagGuard, true),
     trustTriggers: bool('cache.trustTriggers', c.trustTriggers, false),
     schemaRefreshMs: c.schemaRefreshMs === undefined ? 60_000 : nonNegativeInteger('cache.schemaRefreshMs', c.schemaRefreshMs),

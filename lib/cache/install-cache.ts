@@ -63,7 +63,7 @@ export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedC
   if (cfg.invalidation === 'notify') {
     listener = new InvalidationListener({
       channel: cfg.channel,
-      settings: () => listenerSettings(config.primary.connection),
+      settings: () => listenerSettings(cfg.listenConnection ?? config.primary.connection),
       onMessage: (payload) => inv.onRemote(payload),
       // Notifications may have been missed while down: clear on both edges, and require
       // replicas to have replayed everything up to the moment LISTEN took effect.

@@ -103,4 +103,17 @@ describe('result cache across instances: NOTIFY invalidation', () => {
     await cluster().waitForReplication();
     expect(await b('ca_shared').where({ id: 2 })).to.deep.equal([{ id: 2, v: 7 }]);
   });
+
+  it('destroy() closes the listening connection; initialize() listens (and caches) again', async () => {
+    const b = await instance();
+    const listeners = async (): Promise<number> => (await cluster().query<{ n: number }>('primary',
+      "select count(*)::int as n from pg_stat_activity where application_name = 'split-knex cache listener'"))[0]!.n;
+    const before = await listeners();
+    await b.destroy();
+    expect(cacheOf(b).listener?.connected).to.equal(false);
+    await until(async () => (await listeners()) === before - 1, 'the listener connection to close');
+    b.initialize();
+    await until(() => cacheOf(b).listener?.connected === true, 'listening again');
+    await warm(b, 1);
+  });
 });

@@ -49,6 +49,7 @@ describe('cache config', () => {
     fails({ max: 10, ttlMs: 1, lagGuard: 'no' }, 'cache.lagGuard');
     fails({ max: 10, ttlMs: 1, schemaRefreshMs: -5 }, 'cache.schemaRefreshMs');
     fails({ max: 10, ttlMs: 1, ttl: 5 }, 'cache.ttl');
+    fails({ max: 10, ttlMs: 1, listenConnection: 5 }, 'cache.listenConnection');
   });
 
   it('needs no max when a store is given', () => {
