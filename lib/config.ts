@@ -4,6 +4,7 @@ import type { ReplicaSelectorFn } from './route/replica-selector';
 import { connectionLabel } from './route/connection-label';
 import type { LagConfig, StickyConfig } from './consistency/consistency-config';
 import type { CatalogConfig } from './catalog/catalog-config';
+import type { HealthConfig } from './health/health-config';
 import type { CacheConfig } from './cache/cache-config';
 
 /** A knex connection for one node: a URL, a connection object, or a provider function. */
@@ -48,6 +49,10 @@ export interface SplitKnexConfig extends Knex.Config {
   /** Catalog-aware routing (docs/catalog.md): `'auto'` (default with replicas), `false`, or `{ refreshMs?, searchPath? }`. */
   catalog?: CatalogConfig;
   /** Read-your-writes (docs/consistency.md); `lag`: replica lag polling and limits. */ sticky?: StickyConfig; lag?: LagConfig;
+  /** Failure handling (docs/failure-handling.md): probes, ejection, retries; `false` turns the probe off. */
+  health?: HealthConfig | boolean;
+  /** Follow a failover: writes go to the node that answers as primary (docs/failure-handling.md). */
+  discoverRoles?: boolean;
   /** Replica result cache (docs/caching.md); off unless present. */
   cache?: CacheConfig;
   /** Sections owned by the subsystems (health, consistency, cache, catalog). */

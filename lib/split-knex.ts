@@ -14,6 +14,7 @@ import { SplitCore, type MisrouteEvent, type RouteEvent } from './split-core';
 import { collectStats, type SplitKnexStats } from './stats';
 import { SplitKnexError } from './errors';
 import { installSubsystems } from './subsystems';
+import { prepareNodeConnections } from './health/node-connections';
 
 /**
  * A Knex instance that routes: everything knex offers, plus the escape hatches and
@@ -47,9 +48,11 @@ export interface SplitKnex<TRecord extends {} = any, TResult = any[]> extends Kn
  */
 export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: SplitKnexConfig): SplitKnex<TRecord, TResult> {
   const n = normalizeConfig(config);
-  const facadeClient = new SplitClient({ ...n.knexConfig, connection: n.primary.connection, pool: n.primary.pool });
+  // Connect timeouts, and a multi-host primary that follows the host answering read-write.
+  const connections = prepareNodeConnections(n);
+  const facadeClient = new SplitClient({ ...n.knexConfig, connection: connections.primary, pool: n.primary.pool });
   const primary = new Node(n.primary.name, 'primary', 0, facadeClient);
-  const replicas = n.replicas.map((spec) => new Node(spec.name, 'replica', spec.weight, nodeClient(n, spec.connection, spec.pool)));
+  const replicas = n.replicas.map((spec, i) => new Node(spec.name, 'replica', spec.weight, nodeClient(n, connections.replicas[i], spec.pool)));
 
   const scope = new RequestScope();
   const classifier = new SqlClassifier({ cacheSize: n.routing.classifierCacheSize, readOnlyFunctions: n.routing.readOnlyFunctions });

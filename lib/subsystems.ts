@@ -4,6 +4,7 @@ import type { SplitKnex } from './split-knex';
 import { installConsistency } from './consistency/install-consistency';
 import { installDoctor } from './doctor/install-doctor';
 import { installCatalog } from './catalog/install-catalog';
+import { installHealth } from './health/install-health';
 import { installCache } from './cache/install-cache';
 
 /**
@@ -14,7 +15,7 @@ import { installCache } from './cache/install-cache';
 export type Subsystem = (db: SplitKnex, core: SplitCore, config: NormalizedConfig) => void;
 
 /** The subsystems every instance gets, in order (health before consistency: it decides who is up). */
-const SUBSYSTEMS: Subsystem[] = [installDoctor, installConsistency, installCatalog, installCache];
+const SUBSYSTEMS: Subsystem[] = [installHealth, installDoctor, installConsistency, installCatalog, installCache];
 
 /** Installs every subsystem on a new instance. @internal */
 export function installSubsystems(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {

@@ -66,9 +66,16 @@ export class Router {
   private readonly forcePrimary: () => boolean;
   /** Reads sent to the primary, by the policy (or cause) that sent them. */
   readonly primaryReads = new Map<string, number>();
+  /**
+   * Installed by health: an error when the writer must not be used now (known down, or
+   * answering as a standby); `undefined` lets it through.
+   */
+  writerGuard: ((writer: Node) => Error | undefined) | undefined;
+  private writerNode: Node;
 
   constructor(options: RouterOptions) {
     this.primary = options.primary;
+    this.writerNode = options.primary;
     this.replicas = options.replicas;
     this.selector = options.selector;
     this.classify = options.classify;
@@ -76,13 +83,34 @@ export class Router {
     this.forcePrimary = options.forcePrimary;
   }
 
-  /** The node that takes writes now (changes after a failover with role discovery). */
+  /**
+   * The node that takes writes now (changes after a failover with role discovery). Throws
+   * the guard's error (`ESPLIT_PRIMARY_DOWN`) when the writer is known to be unable to take
+   * statements, so writes fail fast instead of waiting for a connect timeout.
+   */
   writer(): Node {
-    return this.primary;
+    const node = this.writerNode;
+    const refusal = this.writerGuard?.(node);
+    if (refusal !== undefined) throw refusal;
+    return node;
   }
 
-  /** Classifies and routes one statement. `bound` pins it (db.primary / db.replica()). */
-  route(statement: Statement, bound?: Node | 'primary' | 'replica'): RouteDecision | Promise<RouteDecision> {
+  /** The node writes go to now, without the guard: for stats and bookkeeping. */
+  get currentWriter(): Node {
+    return this.writerNode;
+  }
+
+  /** Makes `node` the writer (health's role discovery after a failover). */
+  setWriter(node: Node): void {
+    this.writerNode = node;
+  }
+
+  /**
+   * Classifies and routes one statement. `bound` pins it (db.primary / db.replica()).
+   * `exclude` keeps a read off some replicas (when it is retried after a connection error:
+   * the one it failed on, and any that is not healthy).
+   */
+  route(statement: Statement, bound?: Node | 'primary' | 'replica', exclude?: (node: Node) => boolean): RouteDecision | Promise<RouteDecision> {
     const c = this.classify(statement);
     if (bound === 'replica') return this.pickReplica(statement, c.tables, 'bound to a replica', true);
     if (bound === 'primary') return this.decide(this.writer(), c.access, 'bound to the primary', c.tables, statement, 'bound');
@@ -99,7 +127,7 @@ export class Router {
       return this.decide(this.writer(), 'write', c.reason, c.tables, statement);
     }
     if (this.forcePrimary()) return this.decide(this.writer(), 'read', 'usePrimary scope', c.tables, statement, 'usePrimary');
-    return this.pickReplica(statement, c.tables, statement.hint === 'replica' ? 'hint: replica' : c.reason, false);
+    return this.pickReplica(statement, c.tables, statement.hint === 'replica' ? 'hint: replica' : c.reason, false, exclude);
   }
 
   /** Classifies without routing (for statements pinned by a transaction). */
@@ -114,9 +142,9 @@ export class Router {
     return this.pickReplica(statement, [], 'read-only transaction', false);
   }
 
-  private pickReplica(statement: Statement, tables: readonly string[], reason: string, hinted: boolean):
+  private pickReplica(statement: Statement, tables: readonly string[], reason: string, hinted: boolean, exclude?: (node: Node) => boolean):
     RouteDecision | Promise<RouteDecision> {
-    let candidates = this.replicas.filter(isEligible);
+    let candidates = this.replicas.filter((n) => isEligible(n) && exclude?.(n) !== true);
     if (candidates.length === 0) return this.noReplica(statement, tables, this.replicas.length === 0 ? 'no replicas configured' : 'no healthy replica');
     if (hinted) return this.choose(candidates, statement, tables, reason);
     for (let i = 0; i < this.policies.length; i++) {

@@ -1,0 +1,145 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'events';
+import { PgProbe, PROBE_SQL } from '../../lib/health/pg-probe';
+import { drainPool } from '../../lib/health/pool-drain';
+import type { KnexClient, PooledConnection } from '../../lib/knex/knex-internals';
+
+type Behaviour = 'ok' | 'standby' | 'hang' | 'fail';
+
+/** A stand-in for pg.Client: each instance takes the next scripted behaviour. */
+function fakePg(script: Array<{ connect: Behaviour; query: Behaviour }>) {
+  const made: Array<{ config: Record<string, unknown>; ended: boolean; queries: string[] }> = [];
+  class Client extends EventEmitter {
+    private readonly plan = script[made.length] ?? { connect: 'ok' as Behaviour, query: 'ok' as Behaviour };
+    private readonly record = { config: {} as Record<string, unknown>, ended: false, queries: [] as string[] };
+    private reject: ((err: Error) => void) | undefined;
+    constructor(config: Record<string, unknown>) {
+      super();
+      this.record.config = config;
+      made.push(this.record);
+    }
+    connect(): Promise<void> { return this.step(this.plan.connect, undefined); }
+    query(text: string): Promise<{ rows: Array<Record<string, unknown>> }> {
+      this.record.queries.push(text);
+      const row = this.plan.query === 'standby' ? { in_recovery: true, read_only: 'on' } : { in_recovery: false, read_only: 'off' };
+      return this.step(this.plan.query, { rows: [row] });
+    }
+    async end(): Promise<void> {
+      this.record.ended = true;
+      this.reject?.(new Error('Connection terminated'));
+    }
+    private step<T>(b: Behaviour, value: T): Promise<T> {
+      if (b === 'hang') return new Promise<T>((_, reject) => { this.reject = reject; });
+      if (b === 'fail') return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+      return Promise.resolve(value);
+    }
+  }
+  return { Client: Client as unknown as ConstructorParameters<typeof PgProbe>[2], made };
+}
+
+const settings = async () => ({ connectionString: 'postgres://app:pw@h/db' });
+
+describe('health: the probe connection', () => {
+  it('asks role and writability with one query over its own client, bounded by the timeout, and keeps it open', async () => {
+    const pg = fakePg([{ connect: 'ok', query: 'standby' }]);
+    const probe = new PgProbe(settings, 500, pg.Client);
+    expect(await probe.probe()).to.deep.include({ inRecovery: true, readOnly: true });
+    await probe.probe();
+    expect(pg.made).to.have.length(1);
+    expect(pg.made[0]!.queries).to.deep.equal([PROBE_SQL, PROBE_SQL]);
+    expect(pg.made[0]!.config).to.include({ connectionString: 'postgres://app:pw@h/db', connectionTimeoutMillis: 500, query_timeout: 500, application_name: 'split-knex-health' });
+    probe.close();
+    expect(pg.made[0]!.ended).to.equal(true);
+  });
+
+  it('rejects within the timeout when the server accepts the connection but never answers, and drops that connection', async () => {
+    const pg = fakePg([{ connect: 'ok', query: 'hang' }]);
+    const probe = new PgProbe(settings, 50, pg.Client);
+    const t = Date.now();
+    const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+    expect(Date.now() - t).to.be.within(40, 1000);
+    expect(err?.code).to.equal('ETIMEDOUT');
+    expect(err?.message).to.equal('health probe timeout expired after 50 ms');
+    expect(pg.made[0]!.ended).to.equal(true);
+  });
+
+  it('rejects within the timeout when connecting hangs', async () => {
+    const pg = fakePg([{ connect: 'hang', query: 'ok' }]);
+    const probe = new PgProbe(settings, 50, pg.Client);
+    const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string });
+    expect(err?.code).to.equal('ETIMEDOUT');
+    expect(pg.made[0]!.ended).to.equal(true);
+  });
+
+  it('a kept connection that fails (the server restarted) is replaced within the same probe before the node is blamed', async () => {
+    const pg = fakePg([{ connect: 'ok', query: 'ok' }, { connect: 'ok', query: 'ok' }]);
+    const probe = new PgProbe(settings, 500, pg.Client);
+    await probe.probe();
+    (pg.made[0] as unknown as { queries: string[] }).queries.length = 0;
+    // Make the kept client fail its next query.
+    const kept = (probe as unknown as { client: { query: () => Promise<never> } }).client;
+    kept.query = () => Promise.reject(new Error('Client has encountered a connection error and is not queryable'));
+    expect(await probe.probe()).to.deep.include({ inRecovery: false });
+    expect(pg.made).to.have.length(2);
+    expect(pg.made[0]!.ended).to.equal(true);
+  });
+
+  it('a refused connection fails the probe with the driver error', async () => {
+    const pg = fakePg([{ connect: 'fail', query: 'ok' }]);
+    const probe = new PgProbe(settings, 500, pg.Client);
+    const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string });
+    expect(err?.code).to.equal('ECONNREFUSED');
+  });
+});
+
+describe('health: draining a pool', () => {
+  function fakeClient() {
+    const pools: Array<{ released: unknown[]; destroyed: boolean; used: Array<{ resource: PooledConnection & { end(): Promise<void> } }>; owns: Set<unknown> }> = [];
+    const client = {
+      config: { pool: {} },
+      pool: undefined as unknown,
+      initializePool() {
+        const pool = {
+          released: [] as unknown[], destroyed: false, used: [] as Array<{ resource: PooledConnection & { end(): Promise<void> } }>, owns: new Set<unknown>(),
+          release(c: unknown) { if (!pool.owns.has(c)) return false; pool.released.push(c); return true; },
+          async destroy() { pool.destroyed = true; },
+        };
+        pools.push(pool);
+        client.pool = pool;
+      },
+    };
+    client.initializePool();
+    return { client: client as unknown as KnexClient, pools };
+  }
+
+  it('swaps in a fresh pool, destroys the old one, and hands the old pool its own connections back', () => {
+    const { client, pools } = fakeClient();
+    const ends: string[] = [];
+    const inFlight = { end: async () => { ends.push('in-flight'); } } as unknown as PooledConnection & { end(): Promise<void> };
+    pools[0]!.used.push({ resource: inFlight });
+    pools[0]!.owns.add(inFlight);
+    expect(drainPool(client, { closeInFlight: false })).to.equal(true);
+    expect(pools).to.have.length(2);
+    expect(client.pool).to.equal(pools[1]);
+    expect(pools[0]!.destroyed).to.equal(true);
+    expect(ends).to.deep.equal([]);
+    // The connection comes back through knex, which releases to client.pool (the fresh one).
+    expect((client.pool as unknown as { release(c: unknown): boolean }).release(inFlight)).to.equal(true);
+    expect(pools[0]!.released).to.deep.equal([inFlight]);
+  });
+
+  it('with closeInFlight, ends the connections checked out of the old pool (their queries fail and are retried)', () => {
+    const { client, pools } = fakeClient();
+    let ended = 0;
+    pools[0]!.used.push({ resource: { end: async () => { ended++; } } as unknown as PooledConnection & { end(): Promise<void> } });
+    drainPool(client, { closeInFlight: true });
+    expect(ended).to.equal(1);
+  });
+
+  it('leaves a pool the user owns (connectionPool) alone', () => {
+    const { client, pools } = fakeClient();
+    (client.config as Record<string, unknown>).connectionPool = {};
+    expect(drainPool(client, { closeInFlight: true })).to.equal(false);
+    expect(pools).to.have.length(1);
+  });
+});
