@@ -1,6 +1,11 @@
 import { configError } from '../errors';
 
-/** Default interval between two catalog loads. */
+/**
+ * Default interval between two catalog loads.
+ *
+ * @example
+ * normalizeCatalogConfig('auto', true).refreshMs === DEFAULT_CATALOG_REFRESH_MS; // true
+ */
 export const DEFAULT_CATALOG_REFRESH_MS = 60_000;
 
 /**
@@ -19,7 +24,12 @@ export const DEFAULT_CATALOG_REFRESH_MS = 60_000;
  */
 export type CatalogConfig = 'auto' | false | CatalogOptions;
 
-/** The settings of `catalog` when it is an object. */
+/**
+ * The settings of `catalog` when it is an object.
+ *
+ * @example
+ * const options: CatalogOptions = { refreshMs: 0, searchPath: ['app', 'public'] };
+ */
 export interface CatalogOptions {
   /**
    * Interval between two loads in ms (default 60 000). Raise it when the schema rarely
@@ -38,7 +48,12 @@ export interface CatalogOptions {
   searchPath?: string[] | string;
 }
 
-/** `catalog` after validation. */
+/**
+ * `catalog` after validation.
+ *
+ * @example
+ * const n: NormalizedCatalogConfig = { enabled: true, refreshMs: 60_000, searchPath: undefined };
+ */
 export interface NormalizedCatalogConfig {
   enabled: boolean;
   refreshMs: number;

@@ -14,6 +14,8 @@ const debug = createDebug('split-knex:catalog');
 // The first load waits for the instance's first statement to complete (so it never
 // competes with it for CPU or connections), or this long when none completes sooner.
 const FIRST_LOAD_DELAY_MS = 500;
+// After a replica refused a statement, reload at most this often.
+const MISROUTE_RELOAD_GAP_MS = 1000;
 
 /**
  * The `catalog` section of `db.stats()`.
@@ -52,7 +54,12 @@ export interface CatalogStats {
   routes: CatalogRouteCounts;
 }
 
-/** How the manager reads the catalog; a test may give a fake. */
+/**
+ * How the manager reads the catalog; a test may give a fake.
+ *
+ * @example
+ * const fake: CatalogReader = async () => ({ role: 'app', schemas: ['pg_catalog', 'public'], functions: [], relations: [] });
+ */
 export type CatalogReader = (connection: PooledConnection) => Promise<CatalogRows>;
 
 /**
@@ -118,6 +125,16 @@ export class CatalogManager {
   noteStatement(sql: unknown): void {
     this.refresher.soon();
     if (typeof sql === 'string' && isCatalogDdl(sql)) this.refresher.noteChange();
+  }
+
+  /**
+   * A replica refused a statement as one a standby cannot run (25006, or 0A000 "during
+   * recovery"). When the catalog routed it there, its answers may be stale (DDL behind
+   * split-knex's back): reload in the background, so the statements after the retried one
+   * go to the right node without waiting for the interval.
+   */
+  noteMisroute(): void {
+    if (this.installed) this.refresher.reloadSoon(MISROUTE_RELOAD_GAP_MS);
   }
 
   /** `db.refreshCatalog()`: a load that starts now; rejects with the database's error. */

@@ -54,10 +54,20 @@ export const UNLOGGED_RELATIONS_SQL = `with recursive tainted(oid) as (
 select n.nspname::text as schema, c.relname::text as name, c.relpersistence::text as persistence
   from tainted t join pg_catalog.pg_class c on c.oid = t.oid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
 
-/** The three queries, sent as one simple-protocol round trip. */
+/**
+ * The three queries, sent as one simple-protocol round trip (one implicit transaction).
+ *
+ * @example
+ * const [path, functions, relations] = await pgClient.query(CATALOG_SQL);
+ */
 export const CATALOG_SQL = [SEARCH_PATH_SQL, FUNCTIONS_SQL, UNLOGGED_RELATIONS_SQL].join(';\n');
 
-/** One overload of a function, as `pg_proc` describes it. */
+/**
+ * One overload of a function, as `pg_proc` describes it.
+ *
+ * @example
+ * const row: FunctionRow = { schema: 'app', name: 'slugify', args: '25', volatility: 'i' };
+ */
 export interface FunctionRow {
   schema: string;
   name: string;
@@ -67,7 +77,12 @@ export interface FunctionRow {
   volatility: string;
 }
 
-/** A relation a standby cannot read. */
+/**
+ * A relation a standby cannot read.
+ *
+ * @example
+ * const row: RelationRow = { schema: 'public', name: 'session_cache', persistence: 'u' };
+ */
 export interface RelationRow {
   schema: string;
   name: string;
@@ -75,7 +90,12 @@ export interface RelationRow {
   persistence: string;
 }
 
-/** What one catalog load read from the primary. */
+/**
+ * What one catalog load read from the primary.
+ *
+ * @example
+ * const rows: CatalogRows = { role: 'app', schemas: ['pg_catalog', 'public'], functions: [], relations: [] };
+ */
 export interface CatalogRows {
   role: string;
   /** The effective search_path, implicit schemas included, in lookup order. */

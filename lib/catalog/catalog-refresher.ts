@@ -13,7 +13,12 @@ export interface CatalogTimers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Node's timers, unref'd: a pending catalog refresh never keeps a process alive. */
+/**
+ * Node's timers, unref'd: a pending catalog refresh never keeps a process alive.
+ *
+ * @example
+ * new CatalogRefresher({ load, refreshMs: 60_000, timers: realTimers, onFailure });
+ */
 export const realTimers: CatalogTimers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
@@ -24,7 +29,12 @@ export const realTimers: CatalogTimers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** What a {@link CatalogRefresher} drives. */
+/**
+ * What a {@link CatalogRefresher} drives.
+ *
+ * @example
+ * const options: CatalogRefresherOptions = { load: loadAndInstall, refreshMs: 60_000, timers: realTimers, onFailure: () => undefined };
+ */
 export interface CatalogRefresherOptions {
   /** Reads the catalog and installs it; rejects when it could not. */
   load(): Promise<void>;
@@ -77,6 +87,10 @@ export class CatalogRefresher implements Lifecycle {
   private queued: Promise<void> | undefined;
   private timer: unknown;
   private running = false;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private timerAt = 0;
+  // A reloadSoon() that arrived while a load was running: applied when it ends.
+  private soonGap: number | undefined;
   // Between start() and the first load: soon() may bring that load forward.
   private waitingForFirst = false;
 
@@ -115,6 +129,22 @@ export class CatalogRefresher implements Lifecycle {
     return ++this.changes;
   }
 
+  /**
+   * A background load as soon as possible but no sooner than `minGapMs` after the last
+   * one started (after the one in flight, if any): for hints that the answers may be
+   * stale, e.g. a replica refused a statement they routed there.
+   */
+  reloadSoon(minGapMs: number): void {
+    if (!this.running) return;
+    if (this.inflight !== undefined) {
+      this.soonGap = minGapMs;
+      return;
+    }
+    const now = this.options.timers.now();
+    const at = Math.max(now, this.lastStart + minGapMs);
+    if (this.timer === undefined || this.timerAt > at) this.schedule(at - now);
+  }
+
   /** A load that starts now (or right after the one in flight); rejects when it fails. */
   refresh(): Promise<void> {
     return this.ensure(this.noteChange());
@@ -137,6 +167,7 @@ export class CatalogRefresher implements Lifecycle {
 
   private startLoad(): Promise<void> {
     const seq = this.changes;
+    this.lastStart = this.options.timers.now();
     this.waitingForFirst = false;
     this.clearTimer();
     const promise = this.options.load().then(
@@ -156,6 +187,9 @@ export class CatalogRefresher implements Lifecycle {
       },
     ).finally(() => {
       if (this.inflight?.promise === promise) this.inflight = undefined;
+      const gap = this.soonGap;
+      this.soonGap = undefined;
+      if (gap !== undefined) this.reloadSoon(gap);
     });
     this.inflight = { seq, promise };
     return promise;
@@ -170,6 +204,7 @@ export class CatalogRefresher implements Lifecycle {
   private schedule(ms: number): void {
     if (!this.running) return;
     this.clearTimer();
+    this.timerAt = this.options.timers.now() + ms;
     this.timer = this.options.timers.setTimeout(() => {
       this.timer = undefined;
       // A load already running will schedule the next one itself.

@@ -1,4 +1,5 @@
 import type { ClassifyOptions, SqlClassification } from '../classify';
+import { isMisrouteError } from '../knex/pg-errors';
 import type { NormalizedConfig } from '../config';
 import type { SplitCore } from '../split-core';
 import type { SplitKnex } from '../split-knex';
@@ -51,6 +52,9 @@ export function installCatalog(db: SplitKnex, core: SplitCore, config: Normalize
   // transactions' queries; the write hook then waits for a reload that includes it.
   db.client.on('query-response', (_response: unknown, obj: { sql?: unknown } | undefined) => manager.noteStatement(obj?.sql));
   db.client.on('query-error', () => manager.refresher.soon());
+  core.nodeErrorObservers.push((node, err, phase) => {
+    if (phase === 'query' && node.role === 'replica' && isMisrouteError(err)) manager.noteMisroute();
+  });
 
   // Count the routes the catalog decided: wrap this instance's classifier (the router and
   // the transactions call it) so each routed classification is looked at once, cheaply.

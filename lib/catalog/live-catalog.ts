@@ -1,7 +1,12 @@
 import type { FunctionCatalog, FunctionVolatility, SqlClassification } from '../classify';
 import type { CatalogSnapshot } from './catalog-snapshot';
 
-/** Routes the catalog decided: reads it let go to a replica, reads it sent to the primary. */
+/**
+ * Routes the catalog decided: reads it let go to a replica, reads it sent to the primary.
+ *
+ * @example
+ * const counts: CatalogRouteCounts = db.stats().catalog.routes; // { replica: 120, primary: 3 }
+ */
 export interface CatalogRouteCounts {
   /** Classified for a replica only because a called function is known STABLE/IMMUTABLE. */
   replica: number;

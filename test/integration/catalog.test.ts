@@ -275,7 +275,7 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
   });
 
   it('picks up DDL made behind its back with refreshCatalog() and with the refresh interval', async () => {
-    await cluster().query('primary', 'alter function cat_back() stable');
+    await cluster().query('primary', 'alter function cat_back() stable; alter table cat_flip set logged');
     await cluster().waitForReplication();
     const manual = await readyDb({ catalog: { refreshMs: 0 } });
     const timed = await readyDb({ catalog: { refreshMs: 200 } });
@@ -286,6 +286,21 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
     expect((await where(manual, `select cat_back() as v, ${W}`)).on).to.equal('replica');
     await manual.refreshCatalog();
     expect(await where(manual, `select cat_back() as v, ${W}`)).to.deep.equal({ on: 'primary', reason: 'volatile function cat_back' });
+
+    // A table made UNLOGGED behind its back: the first read is refused by the standby and
+    // retried on the primary; that refusal makes the catalog reload in the background, so
+    // the next reads go straight to the primary.
+    await cluster().query('primary', 'alter table cat_flip set unlogged');
+    await cluster().waitForReplication();
+    const before = catalogOf(manual).version;
+    expect((await where(manual, `select id, ${W} from cat_flip`)).on).to.equal('primary');
+    expect(manual.stats().misroutes).to.equal(1);
+    await pollUntil(async () => catalogOf(manual).version > before, { timeoutMs: 15_000, what: 'the reload after a misroute' });
+    const direct = await where(manual, `select id, ${W} from cat_flip`);
+    expect(direct.on).to.equal('primary');
+    expect(direct.reason).to.include('unlogged');
+    expect(manual.stats().misroutes).to.equal(1);
+    await cluster().query('primary', 'alter table cat_flip set logged');
 
     const version = catalogOf(timed).version;
     await cluster().query('primary', 'alter table cat_back_t set unlogged');

@@ -172,6 +172,31 @@ describe('CatalogManager', () => {
     await m.refresher.stop();
   });
 
+  it('reloads in the background after a replica refused a statement, at most once a second', async () => {
+    const { core } = fakeCore();
+    let loads = 0;
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => { loads++; return rowsV1; });
+    m.noteMisroute(); // not started, nothing installed: nothing to correct
+    m.refresher.start();
+    await timers.advance(500);
+    expect(loads).to.equal(1);
+    await timers.advance(1000);
+    m.noteMisroute();
+    await timers.advance(0);
+    expect(loads).to.equal(2);
+    m.noteMisroute(); // within a second of the last load: deferred to a second after it
+    m.noteMisroute();
+    await flush();
+    expect(loads).to.equal(2);
+    await timers.advance(999);
+    expect(loads).to.equal(2);
+    await timers.advance(1);
+    expect(loads).to.equal(3);
+    await timers.advance(60_000); // the interval, unchanged
+    expect(loads).to.equal(4);
+    await m.refresher.stop();
+  });
+
   it('drops answers known to be stale when the reload after DDL fails, and keeps them when an interval reload fails', async () => {
     const { core, state } = fakeCore();
     let fail = false;
