@@ -64,7 +64,12 @@ export function connectionErrorKind(err: unknown, depth = 0): ConnectionErrorKin
   return connectionErrorKind(e.cause, depth + 1);
 }
 
-/** True when the error says the node failed (not an SQL error, not a full pool). */
+/**
+ * True when the error says the node failed (not an SQL error, not a full pool).
+ *
+ * @example
+ * isNodeFailure({ code: '57P01' }) // true: admin shutdown
+ */
 export function isNodeFailure(err: unknown): boolean {
   return connectionErrorKind(err) === 'node';
 }

@@ -12,7 +12,12 @@ export interface HealthClock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock. */
+/**
+ * The real clock.
+ *
+ * @example
+ * systemClock.setTimeout(() => probe(), 1000); // unref()ed
+ */
 export const systemClock: HealthClock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {

@@ -67,7 +67,12 @@ export interface NormalizedHealthConfig {
   discoverRoles: boolean;
 }
 
-/** The defaults, justified in docs/failure-handling.md. */
+/**
+ * The defaults, justified in docs/failure-handling.md.
+ *
+ * @example
+ * HEALTH_DEFAULTS.failuresToDown // 2
+ */
 export const HEALTH_DEFAULTS = {
   intervalMs: 1000,
   timeoutMs: 1000,

@@ -24,7 +24,12 @@ export interface HealthProbe {
   close(): void;
 }
 
-/** True when the node answered as a read-write primary. */
+/**
+ * True when the node answered as a read-write primary.
+ *
+ * @example
+ * isWritable({ inRecovery: false, readOnly: false, latencyMs: 1 }) // true
+ */
 export function isWritable(r: ProbeResult): boolean {
   return !r.inRecovery && !r.readOnly;
 }

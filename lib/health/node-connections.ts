@@ -43,7 +43,12 @@ export function prepareNodeConnections(n: NormalizedConfig): NodeConnections {
   return result;
 }
 
-/** What {@link prepareNodeConnections} made for this config (it prepares now if nothing did). */
+/**
+ * What {@link prepareNodeConnections} made for this config (it prepares now if nothing did).
+ *
+ * @example
+ * const { health, hosts } = nodeConnectionsOf(normalizedConfig);
+ */
 export function nodeConnectionsOf(n: NormalizedConfig): NodeConnections {
   return prepared.get(n) ?? prepareNodeConnections(n);
 }

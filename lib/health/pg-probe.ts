@@ -1,7 +1,12 @@
 import type { HealthProbe, ProbeResult } from './health-probe';
 import type { ConnectionSettings } from './node-connection';
 
-/** The one query a probe runs: role and writability, nothing that takes a lock or writes. */
+/**
+ * The one query a probe runs: role and writability, nothing that takes a lock or writes.
+ *
+ * @example
+ * (await client.query(PROBE_SQL)).rows[0] // { in_recovery: true, read_only: 'on' }
+ */
 export const PROBE_SQL = "select pg_is_in_recovery() as in_recovery, current_setting('transaction_read_only') as read_only";
 
 // The sliver of node-postgres the probe uses (the repository has no @types/pg).
