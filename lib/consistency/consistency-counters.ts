@@ -15,6 +15,8 @@ export class ConsistencyCounters {
   causalWaits = 0;
   /** Time those reads spent asking and waiting, in ms. */
   causalWaitMs = 0;
+  /** Reads that should have gone to the primary for consistency while it was down, and went to a replica. */
+  primaryDownReads = 0;
   /** Reads for which at least one lagging replica was skipped. */
   lagSkippedReads = 0;
   /** Reads sent to the primary because every replica lagged too much. */

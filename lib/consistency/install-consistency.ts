@@ -31,6 +31,7 @@ export interface ConsistencyStats {
   causalPrimaryReads: number;
   causalWaits: number;
   causalWaitMs: number;
+  primaryDownReads: number;
   lagSkippedReads: number;
   lagPrimaryReads: number;
   lagWaits: number;
@@ -67,8 +68,12 @@ export function installConsistency(db: SplitKnex, core: SplitCore, config: Norma
   core.lifecycles.push(positions);
   core.writeHooks.push((info) => tracker.afterWrite(info));
   core.router.policies.push(
-    new StickyPolicy({ options, scopes, positions, counters, causal, tablesOf: tablesFromClassifier(core.classifier, () => core.classifyOptions()) }),
-    new LagPolicy(options, positions, counters, causal),
+    new StickyPolicy({
+      options, scopes, positions, counters, causal,
+      tablesOf: tablesFromClassifier(core.classifier, () => core.classifyOptions()),
+      primaryDown: () => core.router.writer().state === 'down',
+    }),
+    new LagPolicy(options, positions, counters, causal, () => core.router.writer().state === 'down'),
   );
   core.statsSections.set('consistency', (): ConsistencyStats => {
     const primary = positions.primaryPosition;

@@ -16,7 +16,7 @@ type Verdict = undefined | string | ((node: Node) => boolean);
  * Skips replicas that lag more than `maxLagMs` / `maxLagBytes` for reads with no causal
  * requirement (a replica that replayed the scope's writes is fine for that read, however
  * far behind it is otherwise). When every replica lags: the primary, a bounded wait, or
- * `ESPLIT_NO_REPLICA`, as `onExceeded` says.
+ * `ESPLIT_NO_REPLICA`, as `onExceeded` says — unless the primary is down: then the replicas.
  *
  * @example
  * core.router.policies.push(new LagPolicy(options, positions, counters, causal));
@@ -30,6 +30,8 @@ export class LagPolicy implements ReadPolicy {
     private readonly positions: ReplicaPositions,
     private readonly counters: ConsistencyCounters,
     private readonly causal: WeakSet<Statement>,
+    /** True while the health checks hold the primary down: then lagging replicas beat no answer. */
+    private readonly primaryDown: () => boolean = () => false,
   ) {
     this.limits = options.lag;
   }
@@ -50,6 +52,10 @@ export class LagPolicy implements ReadPolicy {
     if (fresh.length > 0) {
       this.counters.lagSkippedReads++;
       return (n) => !this.lagging(n);
+    }
+    if (this.primaryDown()) {
+      this.counters.primaryDownReads++;
+      return undefined;
     }
     switch (this.limits.onExceeded) {
       case 'error':

@@ -142,6 +142,12 @@ export class ReplicaPositions implements Lifecycle {
     return this.positions.get(node)?.reading?.replayLsn;
   }
 
+  /** True when the replica's last finished probe gave no position (failed, or the node is not replaying). */
+  reportsNoPosition(node: Node): boolean {
+    const p = this.positions.get(node);
+    return p !== undefined && p.acceptedSeq > 0 && p.reading?.replayLsn === undefined;
+  }
+
   /** True when the replica can be asked for its position (not stuck on unanswered probes). */
   canProbe(node: Node): boolean {
     const p = this.positions.get(node);

@@ -27,6 +27,8 @@ export interface StickyPolicyDeps {
   causal: WeakSet<Statement>;
   /** The tables a read touches (per-table windows only). */
   tablesOf: (statement: Statement) => readonly string[];
+  /** True while the health checks hold the primary down. */
+  primaryDown: () => boolean;
 }
 
 /**
@@ -49,7 +51,10 @@ export class StickyPolicy implements ReadPolicy {
     if (state === undefined) return undefined;
     const now = options.clock.now();
     const left = state.windowLeft(now, options.perTable ? this.deps.tablesOf(statement) : undefined);
-    if (left > 0) return this.stick(`sticky window (${left} ms left)`);
+    if (left > 0) {
+      const verdict = this.stick(`sticky window (${left} ms left)`);
+      if (verdict !== undefined) return verdict;
+    }
     const need = state.lsn;
     if (need === undefined) return undefined;
     const caught = this.caughtUp(candidates, need);
@@ -80,7 +85,13 @@ export class StickyPolicy implements ReadPolicy {
     };
   }
 
-  private stick(reason: string): string {
+  // A read that should go to the primary while the primary is down: the freshest copy left
+  // is on the replicas (a caught-up one if any): availability wins, and stats() counts it.
+  private stick(reason: string): string | undefined {
+    if (this.deps.primaryDown()) {
+      this.deps.counters.primaryDownReads++;
+      return undefined;
+    }
     this.deps.counters.stickyPrimaryReads++;
     return reason;
   }
@@ -104,9 +115,15 @@ export class StickyPolicy implements ReadPolicy {
         await within(anyCaughtUp(askable, positions, need, positions.mark), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
         const caught = this.caughtUp(askable, need);
         if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
-        if (askable.every((n) => positions.replayed(n) === undefined)) return this.blind(state, options.clock.now());
+        // Every replica answered without a position (not standbys, or failing): nothing can
+        // prove the write is there. Replicas merely slow to answer are not "blind".
+        if (askable.every((n) => positions.reportsNoPosition(n))) return this.blind(state, options.clock.now());
         const remaining = options.maxWaitMs - (performance.now() - began);
         if (remaining <= 0) {
+          if (this.deps.primaryDown()) {
+            counters.primaryDownReads++;
+            return undefined;
+          }
           counters.causalPrimaryReads++;
           return `causal: no replica has replayed ${formatLsn(need)} (waited ${Math.round(performance.now() - began)} ms)`;
         }

@@ -59,11 +59,14 @@ function setup(raw: Record<string, unknown> = {}) {
   const causal = new WeakSet<Statement>();
   const warnings: string[] = [];
   const tracker = new WriteTracker(options, scopes, counters, true, (m) => warnings.push(m));
-  const sticky = new StickyPolicy({ options, scopes, positions, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]) });
-  const lag = new LagPolicy(options, positions, counters, causal);
+  const health = { primaryDown: false };
+  const sticky = new StickyPolicy({
+    options, scopes, positions, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]), primaryDown: () => health.primaryDown,
+  });
+  const lag = new LagPolicy(options, positions, counters, causal, () => health.primaryDown);
   const write = (lsn: string | Error = '0/1000', tables: string[] = ['orders']) =>
     tracker.afterWrite({ node: primary, tables, broad: false, connection: connectionAt(lsn), inTransaction: false });
-  return { clock, options, scopes, counters, probes, positions, sticky, lag, tracker, write, warnings, scope };
+  return { clock, options, scopes, counters, probes, positions, sticky, lag, tracker, write, warnings, scope, health };
 }
 
 async function verdict(policy: { check(s: Statement, c: readonly Node[]): unknown }, s = read(), candidates: readonly Node[] = [r1, r2]) {
@@ -110,6 +113,14 @@ describe('sticky policy: window mode', () => {
     // Outside any scope with scope 'none': nothing is recorded, nothing sticks.
     await t.write();
     expect(await verdict(t.sticky)).to.equal(undefined);
+  });
+
+  it('while the primary is down, a sticky read goes to the replicas (and is counted)', async () => {
+    const t = setup({ sticky: { mode: 'window' } });
+    await t.write();
+    t.health.primaryDown = true;
+    expect(await verdict(t.sticky)).to.equal(undefined);
+    expect(t.counters).to.deep.include({ primaryDownReads: 1, stickyPrimaryReads: 0 });
   });
 
   it('mode none records nothing', async () => {
@@ -159,6 +170,19 @@ describe('sticky policy: LSN mode', () => {
     t.probes.readings.set(r2, { replayLsn: 0x10n, replayAgeMs: 1 });
     expect(await verdict(t.sticky)).to.equal('causal: no replica has replayed 0/1000 (waited 0 ms)');
     expect(t.counters.causalPrimaryReads).to.equal(1);
+  });
+
+  it('while the primary is down, prefers a caught-up replica, else takes any replica', async () => {
+    const t = setup();
+    await t.write('0/1000');
+    t.health.primaryDown = true;
+    t.probes.readings.set(r1, { replayLsn: 0x1000n, replayAgeMs: 1 });
+    t.probes.readings.set(r2, { replayLsn: 0x10n, replayAgeMs: 1 });
+    expect(await verdict(t.sticky)).to.deep.equal(['r1']);
+    t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
+    await t.positions.pollAll();
+    expect(await verdict(t.sticky)).to.equal(undefined);
+    expect(t.counters.primaryDownReads).to.equal(1);
   });
 
   it('waits up to maxWaitMs for a replica to catch up', async () => {
