@@ -108,7 +108,9 @@ export class HealthMonitor implements Lifecycle {
       (err: unknown) => { if (generation === this.generation) this.failed(node, err, 'probe'); },
     ).finally(() => {
       s.inFlight = undefined;
-      if (this.running && generation === this.generation) this.schedule(node, s.health.nextDelay(this.options.config.intervalMs, this.options.config.maxBackoffMs));
+      // Also after a stop/start that happened while this probe ran: the new round's first
+      // timer found this probe in flight and did nothing.
+      if (this.running) this.schedule(node, s.health.nextDelay(this.options.config.intervalMs, this.options.config.maxBackoffMs));
     });
     return s.inFlight;
   }

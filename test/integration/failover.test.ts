@@ -283,11 +283,12 @@ describe('failover: fault injection on a throwaway cluster', function () {
     expect(Object.values((db.stats().health as any).nodes).every((n: any) => n.state !== 'down')).to.equal(true);
 
     // A bound instance: the user chose the node, so its failure is theirs to see.
-    const boundErr = db.replica('replica1').raw("select pg_sleep(1.5), 'hc-kill-2' as tag").then(() => undefined, (e: unknown) => e as { code?: string });
+    const bound = db.replica('replica1').raw("select pg_sleep(1.5), 'hc-kill-2' as tag").then(() => undefined, (e: unknown) => e as { code?: string });
     await killBackend('hc-kill-2');
-    expect((await boundErr)?.code).to.equal('57P01');
-
-    console.log(`[figures] retry rules: a read whose backend was terminated (57P01) on ${victim} was retried on ${nameOf(res.rows[0].port)} (retries +1); SQL error 42P01 retries +0; bound instance surfaced ${'57P01'}`);
+    const boundErr = await bound;
+    console.log(`[figures] retry rules: a read whose backend was terminated (57P01) on ${victim} was retried on ${nameOf(res.rows[0].port)} (retries +1); SQL error ${sqlErr?.code}: retries +0; bound instance: ${boundErr?.code} surfaced, retries +${retries() - before - 1}`);
+    expect(boundErr?.code).to.equal('57P01');
+    expect(retries()).to.equal(before + 1);
   });
 
   it('with a replica that refuses connections and no probe: reads and streams that cannot connect are retried, transactions are not', async () => {
@@ -387,10 +388,12 @@ describe('failover: fault injection on a throwaway cluster', function () {
   it('a primary listed with several hosts connects to the one answering read-write', async () => {
     const p = cluster.primary;
     const r1 = cluster.node('replica1');
+    const t = Date.now();
     const db = makeDb({ connection: `postgres://${p.user}@127.0.0.1:${r1.port},127.0.0.1:${p.port}/${p.database}` });
-    await ready(db);
     const res = await db.raw("insert into hc_roles (note) values ('multi-host') returning inet_server_port() as port, pg_is_in_recovery() as standby");
+    console.log(`[figures] multi-host primary (replica1 listed first): first write landed on ${nameOf(res.rows[0].port)} (standby=${res.rows[0].standby}) ${Date.now() - t} ms after splitKnex()`);
     expect(nameOf(res.rows[0].port)).to.equal('primary');
+    await ready(db);
     expect((db.stats().health as any).primaryHost).to.equal(`127.0.0.1:${p.port}`);
   });
 

@@ -259,6 +259,24 @@ describe('health monitor (fake clock, scripted probes)', () => {
     s.monitor.stop();
   });
 
+  it('destroy() then initialize() while a probe is running: the probe loop resumes, the stale answer is ignored', async () => {
+    const s = setup();
+    s.monitor.start();
+    await s.clock.advance(0);
+    s.p(s.r1).answer = 'hang';
+    await s.clock.advance(100);
+    s.monitor.stop();
+    s.monitor.start();
+    await s.clock.advance(0);
+    s.p(s.r1).answer = STANDBY;
+    s.p(s.r1).unblock();
+    await s.clock.advance(0);
+    const calls = s.p(s.r1).calls;
+    await s.clock.advance(300);
+    expect(s.p(s.r1).calls).to.be.greaterThan(calls);
+    s.monitor.stop();
+  });
+
   it('a listener that throws does not stop the health checks', async () => {
     const s = setup();
     const monitor = new HealthMonitor({
