@@ -80,6 +80,9 @@ export class CatalogManager {
   private failures = 0;
   private lastError: string | undefined;
   private loadMs: number | undefined;
+  // Reads are numbered as they begin; an older read finishing last must not win.
+  private reads = 0;
+  private installedRead = 0;
 
   constructor(
     private readonly core: SplitCore,
@@ -88,7 +91,7 @@ export class CatalogManager {
     private readonly read: CatalogReader = readCatalog,
   ) {
     this.refresher = new CatalogRefresher({
-      load: () => this.load(),
+      load: (connection, begin) => this.load(connection, begin),
       refreshMs: settings.refreshMs,
       initialDelayMs: FIRST_LOAD_DELAY_MS,
       timers,
@@ -115,7 +118,9 @@ export class CatalogManager {
     if (r.covered >= r.changes) return undefined;
     // No answers in use and none coming: the conservative rules apply, nothing can be stale.
     if (!this.installed && !r.loading) return undefined;
-    return r.ensure(r.changes).catch(() => undefined);
+    // On the write's own connection: it is the primary's, idle, and still held — waiting for
+    // another from the pool could wait for this very one.
+    return r.ensure(r.changes, info.connection).catch(() => undefined);
   }
 
   /**
@@ -162,17 +167,22 @@ export class CatalogManager {
     };
   }
 
-  private async load(): Promise<void> {
+  private async load(held: PooledConnection | undefined, begin: () => void): Promise<void> {
     const started = this.timers.now();
     // The writer: after a failover with role discovery it is the new primary.
     const node = this.core.router.writer();
-    const connection = await node.acquire();
+    const connection = held ?? (await node.acquire());
     let rows: CatalogRows;
+    let read: number;
     try {
+      begin();
+      read = ++this.reads;
       rows = await this.read(connection);
     } finally {
-      await node.release(connection);
+      if (held === undefined) await node.release(connection);
     }
+    if (read < this.installedRead) return;
+    this.installedRead = read;
     const snapshot = new CatalogSnapshot(rows, this.settings.searchPath);
     const now = this.timers.now();
     const changed = this.live.install(snapshot, now);

@@ -1,3 +1,4 @@
+import type { PooledConnection } from '../knex/knex-internals';
 import type { Lifecycle } from '../split-core';
 
 /**
@@ -36,8 +37,12 @@ export const realTimers: CatalogTimers = {
  * const options: CatalogRefresherOptions = { load: loadAndInstall, refreshMs: 60_000, timers: realTimers, onFailure: () => undefined };
  */
 export interface CatalogRefresherOptions {
-  /** Reads the catalog and installs it; rejects when it could not. */
-  load(): Promise<void>;
+  /**
+   * Reads the catalog and installs it, on `connection` when one is given (a connection to
+   * the primary the caller holds) or else on one of the primary's pool; calls `begin()`
+   * right before it sends the queries. Rejects when it could not.
+   */
+  load(connection: PooledConnection | undefined, begin: () => void): Promise<void>;
   /** Interval between loads after a success; 0: no interval. */
   refreshMs: number;
   /**
@@ -62,11 +67,14 @@ const MAX_RETRY_MS = 60_000;
 
 /**
  * Decides when the catalog loads: at start, on an interval, with backoff after failures,
- * and on demand — one load at a time, and a caller that noted a change (DDL) waits for a
- * load that *started after* the change, so the answers it then gets include it.
+ * and on demand. A caller that noted a change (DDL) waits for a load that *began reading
+ * after* the change, so the answers it then gets include it.
  *
- * Changes are numbered: `noteChange()` bumps the count; each load remembers the count at
- * its start; `covers(n)` says whether a successful load started at or after change `n`.
+ * Changes are numbered: `noteChange()` bumps the count; each load remembers the count
+ * when it begins reading; `covered` is the highest such count of a successful load.
+ * Loads on the pool run one at a time; a caller holding a connection to the primary (a
+ * write hook) loads on that connection instead of waiting for the pool, which a write
+ * holding the last connection could otherwise deadlock until the acquire timeout.
  *
  * @example
  * const r = new CatalogRefresher({ load, refreshMs: 60_000, timers: realTimers, onFailure });
@@ -83,6 +91,8 @@ export class CatalogRefresher implements Lifecycle {
   covered = 0;
   /** Consecutive failed loads. */
   failures = 0;
+  // The pool load running: `seq` is known once it began reading (Infinity before: it
+  // will see every change noted until then).
   private inflight: { seq: number; promise: Promise<void> } | undefined;
   private queued: Promise<void> | undefined;
   private timer: unknown;
@@ -111,12 +121,17 @@ export class CatalogRefresher implements Lifecycle {
     this.schedule(0);
   }
 
-  /** Cancels the timer; resolves once a load in flight has finished. */
-  async stop(): Promise<void> {
+  /**
+   * Cancels the timer. A load in flight is not waited for: `destroy()` stops the
+   * lifecycles before it closes the pools, and a load waiting for a connection to an
+   * unreachable primary would hold it up until the pool's acquire timeout. Such a load
+   * fails when its pool closes, and schedules nothing.
+   */
+  stop(): void {
     this.running = false;
     this.waitingForFirst = false;
+    this.soonGap = undefined;
     this.clearTimer();
-    await this.inflight?.promise.catch(() => undefined);
   }
 
   /** True while a load is running. */
@@ -150,10 +165,17 @@ export class CatalogRefresher implements Lifecycle {
     return this.ensure(this.noteChange());
   }
 
-  /** Resolves once a load that started at or after change `seq` succeeded; rejects when that load fails. */
-  ensure(seq: number): Promise<void> {
+  /**
+   * Resolves once a load that began reading after change `seq` succeeded; rejects when
+   * that load fails. With `connection` (held by the caller, on the primary) a new load
+   * runs on it at once, unless one that covers `seq` is already reading.
+   */
+  ensure(seq: number, connection?: PooledConnection): Promise<void> {
     if (this.covered >= seq) return Promise.resolve();
     const inflight = this.inflight;
+    if (connection !== undefined) {
+      return inflight !== undefined && inflight.seq !== Infinity && inflight.seq >= seq ? inflight.promise : this.startLoad(connection);
+    }
     if (inflight !== undefined && inflight.seq >= seq) return inflight.promise;
     if (inflight === undefined) return this.startLoad();
     // The load in flight started before the change: run one more after it, shared by all
@@ -165,20 +187,25 @@ export class CatalogRefresher implements Lifecycle {
     return this.queued;
   }
 
-  private startLoad(): Promise<void> {
-    const seq = this.changes;
+  private startLoad(connection?: PooledConnection): Promise<void> {
+    const entry = { seq: Infinity, promise: undefined as unknown as Promise<void> };
     this.lastStart = this.options.timers.now();
     this.waitingForFirst = false;
     this.clearTimer();
-    const promise = this.options.load().then(
+    const begin = (): void => {
+      entry.seq = this.changes;
+    };
+    const promise = this.options.load(connection, begin).then(
       () => {
         const before = this.failures;
         this.failures = 0;
-        this.covered = Math.max(this.covered, seq);
+        if (entry.seq !== Infinity) this.covered = Math.max(this.covered, entry.seq);
         this.options.onSuccess?.(before);
         if (this.options.refreshMs > 0) this.schedule(this.options.refreshMs);
       },
       (err: unknown) => {
+        // Stopped meanwhile (destroy closed the pool under it): nothing to report or retry.
+        if (!this.running) throw err;
         this.failures++;
         const retryIn = this.backoff();
         this.options.onFailure(err, this.failures, retryIn, this.covered < this.changes);
@@ -186,12 +213,13 @@ export class CatalogRefresher implements Lifecycle {
         throw err;
       },
     ).finally(() => {
-      if (this.inflight?.promise === promise) this.inflight = undefined;
+      if (this.inflight === entry) this.inflight = undefined;
       const gap = this.soonGap;
       this.soonGap = undefined;
       if (gap !== undefined) this.reloadSoon(gap);
     });
-    this.inflight = { seq, promise };
+    entry.promise = promise;
+    if (connection === undefined) this.inflight = entry;
     return promise;
   }
 

@@ -254,6 +254,18 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
     expect((await where(db, `select id, ${W} from cat_flip`)).on).to.equal('replica');
   });
 
+  it('reloads on the DDL\'s own connection: a pool of one connection does not wait for itself', async () => {
+    const db = await readyDb({ pool: { min: 0, max: 1, acquireTimeoutMillis: 20_000 } });
+    const began = Date.now();
+    await db.raw('alter function cat_ddl_flip() volatile');
+    await db.transaction(async (trx) => { await trx.raw('alter function cat_ddl_flip() stable'); });
+    await db.raw('alter function cat_ddl_flip() volatile');
+    // A reload waiting for a pooled connection would wait for the acquire timeout (20 s) each time.
+    expect(Date.now() - began).to.be.below(15_000);
+    expect(await where(db, `select cat_ddl_flip() as v, ${W}`)).to.deep.equal({ on: 'primary', reason: 'volatile function cat_ddl_flip' });
+    await db.raw('alter function cat_ddl_flip() stable');
+  });
+
   it('measures what the reload after DDL costs the DDL statement', async () => {
     const auto = await readyDb();
     const off = makeDb({ sticky: { mode: 'none' }, searchPath: SEARCH_PATH, catalog: false });
@@ -302,6 +314,10 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
     expect(manual.stats().misroutes).to.equal(1);
     await cluster().query('primary', 'alter table cat_flip set logged');
 
+    // Let the interval catch up with the changes above first (two loads: one of them began
+    // after the last change), so the next version can only come from the change below.
+    const loads = catalogOf(timed).loads;
+    await pollUntil(async () => catalogOf(timed).loads >= loads + 2, { timeoutMs: 15_000, what: 'two interval loads' });
     const version = catalogOf(timed).version;
     await cluster().query('primary', 'alter table cat_back_t set unlogged');
     await pollUntil(async () => catalogOf(timed).version > version, { timeoutMs: 15_000, what: 'the interval refresh to see the change' });

@@ -117,25 +117,30 @@ describe('CatalogManager', () => {
   });
 
   it('never makes a write wait for the first load when nothing changed', async () => {
-    const { core } = fakeCore();
-    let release: () => void = () => undefined;
-    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, () => new Promise((resolve) => { release = () => resolve(rowsV1); }));
+    const { core, state } = fakeCore();
+    const pending: Array<{ connection: unknown; release: () => void }> = [];
+    const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers,
+      (connection) => new Promise((resolve) => pending.push({ connection, release: () => resolve(rowsV1) })));
     m.refresher.start();
     m.noteStatement('select 1');
     await timers.advance(0);
     expect(m.refresher.loading).to.equal(true);
     expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
-    // DDL during the first load: the write waits for a load that started after it.
+    // DDL during the first load: the write waits for a load that began after it, on its own connection.
     m.noteStatement('create function f() returns int language sql as $$select 1$$');
-    const wait = m.afterWrite(writeInfo({ broad: true }));
+    const held = {} as WriteInfo['connection'];
+    const wait = m.afterWrite(writeInfo({ broad: true, connection: held }));
     expect(wait).to.be.instanceOf(Promise);
-    release();
-    await flush();
-    expect(m.refresher.loading).to.equal(true); // the second load
-    release();
+    expect(pending).to.have.length(2);
+    expect(pending[1]!.connection).to.equal(held);
+    expect(state.acquired).to.equal(1); // only the first load took a pool connection
+    pending[1]!.release();
     await wait;
-    expect(m.stats().loads).to.equal(2);
-    await m.refresher.stop();
+    expect(m.stats()).to.deep.include({ loads: 1, state: 'ready' });
+    pending[0]!.release(); // the older read ends last: it must not replace the newer answers
+    await flush();
+    expect(m.stats().loads).to.equal(1);
+    m.refresher.stop();
   });
 
   it('after DDL, makes the write wait for a reload; a write that changed nothing waits for nothing', async () => {

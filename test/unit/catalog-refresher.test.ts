@@ -35,10 +35,13 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
-/** A load the test finishes by hand. */
-function gatedLoads() {
-  const calls: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  const load = () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject }));
+/** A load the test finishes by hand; it begins reading at once unless told otherwise. */
+function gatedLoads(beginAtOnce = true) {
+  const calls: Array<{ resolve: () => void; reject: (e: unknown) => void; begin: () => void; connection: unknown }> = [];
+  const load = (connection: unknown, begin: () => void) => new Promise<void>((resolve, reject) => {
+    if (beginAtOnce) begin();
+    calls.push({ resolve, reject, begin, connection });
+  });
   return { calls, load };
 }
 
@@ -120,9 +123,39 @@ describe('CatalogRefresher', () => {
     expect(g.calls).to.have.length(2);
   });
 
+  it('lets a pool load that has not begun reading cover the changes noted before it does', async () => {
+    const g = gatedLoads(false);
+    const r = make(g.load);
+    const first = r.refresh();      // waiting for a pool connection
+    r.noteChange();
+    expect(r.ensure(2)).to.equal(first);
+    g.calls[0]!.begin();            // reads now: sees change 2
+    g.calls[0]!.resolve();
+    await first;
+    expect(r.covered).to.equal(2);
+    expect(g.calls).to.have.length(1);
+  });
+
+  it('runs a load on the caller\'s held connection at once, not behind a pool load waiting for a connection', async () => {
+    const g = gatedLoads(false);
+    const r = make(g.load);
+    r.refresh().catch(() => undefined); // a pool load stuck waiting (the pool's last connection is held)
+    const held = { pg: 'held' };
+    const seq = r.noteChange();
+    const viaHeld = r.ensure(seq, held as never);
+    expect(g.calls).to.have.length(2);
+    expect(g.calls[1]!.connection).to.equal(held);
+    g.calls[1]!.begin();
+    g.calls[1]!.resolve();
+    await viaHeld;
+    expect(r.covered).to.equal(seq);
+    g.calls[0]!.reject(new Error('acquire timeout'));
+  });
+
   it('rejects the callers of a failed load and says the answers are known stale after a change', async () => {
     const g = gatedLoads();
     const r = make(g.load);
+    r.start();
     const p = r.refresh();
     g.calls[0]!.reject(new Error('boom'));
     let err: unknown;
@@ -130,19 +163,17 @@ describe('CatalogRefresher', () => {
     expect((err as Error).message).to.equal('boom');
     expect(failures).to.deep.equal([{ n: 1, retryIn: 1000, stale: true }]);
     expect(r.covered).to.equal(0);
+    r.stop();
   });
 
-  it('stops scheduling after stop() and waits for the load in flight', async () => {
+  it('stops scheduling after stop(), without waiting for the load in flight', async () => {
     const g = gatedLoads();
     const r = make(g.load, 1000);
     r.start();
     await timers.advance(0);
-    let stopped = false;
-    const stopping = r.stop().then(() => { stopped = true; });
+    r.stop();
+    g.calls[0]!.reject(new Error('pool destroyed'));
     await flush();
-    expect(stopped).to.equal(false);
-    g.calls[0]!.resolve();
-    await stopping;
     expect(timers.delays()).to.deep.equal([]);
     await timers.advance(5000);
     expect(g.calls).to.have.length(1);
