@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CatalogRefresher, type CatalogTimers } from '../../lib/catalog';
+import { CatalogRefresher, type CatalogRefresherOptions, type CatalogTimers } from '../../lib/catalog';
 
 /** Timers the test moves by hand: `advance(ms)` fires what is due. */
 class FakeTimers implements CatalogTimers {
@@ -52,7 +52,7 @@ describe('CatalogRefresher', () => {
     timers = new FakeTimers();
     failures.length = 0;
   });
-  const make = (load: () => Promise<void>, refreshMs = 60_000) => new CatalogRefresher({
+  const make = (load: CatalogRefresherOptions['load'], refreshMs = 60_000) => new CatalogRefresher({
     load, refreshMs, timers, onFailure: (_e, n, retryIn, stale) => failures.push({ n, retryIn, stale }),
   });
 
