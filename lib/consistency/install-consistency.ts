@@ -59,7 +59,12 @@ export function installConsistency(db: SplitKnex, core: SplitCore, config: Norma
   }
   const counters = new ConsistencyCounters();
   const scopes = new ConsistencyScopes(core.scope, options);
-  const positions = new ReplicaPositions(core.primary, core.replicas, sqlPositionProbes, {
+  // Unusable now: known down, or refused by the health subsystem's writer guard (e.g. it answers as a standby).
+  const primaryDown = (): boolean => {
+    const writer = core.router.currentWriter;
+    return writer.state === 'down' || core.router.writerGuard?.(writer) !== undefined;
+  };
+  const positions = new ReplicaPositions(() => core.router.currentWriter, core.replicas, sqlPositionProbes, {
     pollIntervalMs: options.lag.pollIntervalMs, pollTimeoutMs: options.lag.pollTimeoutMs, clock: options.clock,
   });
   const causal = new WeakSet<Statement>();
@@ -71,9 +76,9 @@ export function installConsistency(db: SplitKnex, core: SplitCore, config: Norma
     new StickyPolicy({
       options, scopes, positions, counters, causal,
       tablesOf: tablesFromClassifier(core.classifier, () => core.classifyOptions()),
-      primaryDown: () => core.router.writer().state === 'down',
+      primaryDown,
     }),
-    new LagPolicy(options, positions, counters, causal, () => core.router.writer().state === 'down'),
+    new LagPolicy(options, positions, counters, causal, primaryDown),
   );
   core.statsSections.set('consistency', (): ConsistencyStats => {
     const primary = positions.primaryPosition;

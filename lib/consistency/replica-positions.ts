@@ -52,7 +52,7 @@ export interface ReplicaPositionsOptions {
  * in the background (unref'd timer, stopped by `destroy()`) and on demand.
  *
  * @example
- * const positions = new ReplicaPositions(core.primary, core.replicas, sqlPositionProbes, { pollIntervalMs: 1000, pollTimeoutMs: 2000, clock: Date });
+ * const positions = new ReplicaPositions(() => core.router.currentWriter, core.replicas, sqlPositionProbes, { pollIntervalMs: 1000, pollTimeoutMs: 2000, clock: Date });
  * core.lifecycles.push(positions);
  * await positions.refresh(replica); positions.replayed(replica) // 0x3000060n
  */
@@ -67,7 +67,8 @@ export class ReplicaPositions implements Lifecycle {
   private round: Promise<void> | undefined;
 
   constructor(
-    private readonly primary: Node,
+    /** The node writes go to now (it changes after a failover with role discovery). */
+    private readonly primary: () => Node,
     private readonly replicas: readonly Node[],
     private readonly probes: PositionProbes,
     private readonly options: ReplicaPositionsOptions,
@@ -107,7 +108,7 @@ export class ReplicaPositions implements Lifecycle {
    * reads, and a connection attempt to a hung node would only wait.
    */
   async pollAll(): Promise<void> {
-    if (this.primary.state !== 'down') await this.pollPrimary();
+    if (this.primary().state !== 'down') await this.pollPrimary();
     await Promise.all(this.replicas.map((r) => {
       if (r.state !== 'down') return this.refresh(r);
       this.positions.get(r)!.reading = undefined;
@@ -117,7 +118,7 @@ export class ReplicaPositions implements Lifecycle {
 
   private async pollPrimary(): Promise<void> {
     try {
-      const lsn = await bounded(this.probes.primary(this.primary, this.options.pollTimeoutMs), this.options.pollTimeoutMs, 'primary position');
+      const lsn = await bounded(this.probes.primary(this.primary(), this.options.pollTimeoutMs), this.options.pollTimeoutMs, 'primary position');
       if (lsn === undefined) return;
       const at = this.options.clock.now();
       this.primaryLsn = lsn;

@@ -4,9 +4,10 @@ import { startCluster, type Cluster } from '../support/cluster';
 import { pollUntil } from '../support/cluster/poll';
 
 // A replica that stops answering (SIGSTOP: TCP still accepts, nothing replies) must not
-// hang a causal read, the position poller, or db.destroy(). Own throwaway cluster: the
-// shared one is never paused.
-describe('consistency: a replica that stops answering', function () {
+// hang a causal read, the position poller, or db.destroy(); a primary that is down must
+// not take the reads consistency would send it. Own throwaway cluster: the shared one is
+// never paused or stopped.
+describe('consistency: faults', function () {
   this.timeout(120_000);
   let cluster: Cluster;
   let db: SplitKnex | undefined;
@@ -48,11 +49,42 @@ describe('consistency: a replica that stops answering', function () {
     });
     expect(s().replicas[0]!.replayLsn).to.equal(null);
 
+    await cluster.resume('replica1');
     const destroyBegan = Date.now();
     await db.destroy();
     db = undefined;
     const destroyTook = Date.now() - destroyBegan;
     console.log(`[figures] paused replica: causal write-then-read took ${took} ms (on the primary), destroy() took ${destroyTook} ms`);
     expect(destroyTook).to.be.below(10_000);
+  });
+
+  it('a sticky read while the health checks hold the primary down goes to a replica', async () => {
+    await cluster.waitForReplication();
+    db = splitKnex({
+      client: 'pg',
+      connection: cluster.primary.url,
+      replicas: [{ name: 'replica1', connection: cluster.replicas[0]!.url }],
+      pool: { min: 0, max: 4 },
+      sticky: { mode: 'window', windowMs: 60_000, scope: 'none' },
+      health: { intervalMs: 100, timeoutMs: 500, connectTimeoutMs: 1000 },
+      log: { warn: () => undefined, error: () => undefined, debug: () => undefined, deprecate: () => undefined },
+    });
+    const down = new Promise<void>((resolve) => db!.on('node-down', (e: { node: string }) => { if (e.node === 'primary') resolve(); }));
+    try {
+      const where = await db.runInContext(async () => {
+        await db!('cs_fault').insert({ v: 2 });
+        const before = await db!.first(db!.raw('pg_is_in_recovery() as standby'));
+        await cluster.waitForReplication();
+        await cluster.stop('primary', 'immediate');
+        await down;
+        const after = await db!.first(db!.raw('pg_is_in_recovery() as standby, (select count(*)::int from cs_fault where v = 2) as n'));
+        return { before: before.standby as boolean, after };
+      });
+      expect(where.before).to.equal(false); // the window sent it to the primary while it was up
+      expect(where.after).to.deep.equal({ standby: true, n: 1 });
+      expect((db.stats().consistency as ConsistencyStats).primaryDownReads).to.equal(1);
+    } finally {
+      await cluster.start('primary');
+    }
   });
 });

@@ -55,7 +55,7 @@ function setup(raw: Record<string, unknown> = {}) {
   const scopes = new ConsistencyScopes(scope, options);
   const counters = new ConsistencyCounters();
   const probes = new FakeProbes();
-  const positions = new ReplicaPositions(primary, [r1, r2], probes, { pollIntervalMs: 100, pollTimeoutMs: 200, clock });
+  const positions = new ReplicaPositions(() => primary, [r1, r2], probes, { pollIntervalMs: 100, pollTimeoutMs: 200, clock });
   const causal = new WeakSet<Statement>();
   const warnings: string[] = [];
   const tracker = new WriteTracker(options, scopes, counters, true, (m) => warnings.push(m));
