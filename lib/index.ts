@@ -21,7 +21,7 @@ export { formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorCheck, CheckStatus, NodeFacts, RoutingFacts, ServerIdentity, PoolerFacts } from './doctor';
 export type { ConsistencyMethods, ConsistencyStats, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions, StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction, ReplicaPositionStats } from './consistency';
 export type { CatalogConfig, CatalogOptions, CatalogStats, CatalogRouteCounts } from './catalog';
-export type { HealthConfig, HealthProbe, ProbeResult, HealthClock, NodeDownEvent, NodeUpEvent, FailoverEvent, RoleChangeEvent, HealthStats, NodeHealthStats, ConnectionErrorKind } from './health';
+export type { HealthConfig, HealthClock, NodeDownEvent, NodeUpEvent, FailoverEvent, RoleChangeEvent, HealthStats, NodeHealthStats } from './health';
 export { MemoryCacheStore, RedisCacheStore } from './cache';
 export type { CacheConfig, CacheStrategy, CacheInvalidation, CacheStore, CachedResult, StoreLookup, TagMarks, MemoryCacheStoreOptions, CacheClock, RedisCacheStoreOptions, RedisLike, CacheEvent, CacheStats } from './cache';
 export type { CacheCallOptions } from './knex/cache-methods';
