@@ -100,6 +100,19 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       expect(s.causalPrimaryReads + s.causalReplicaReads).to.equal(200);
     });
 
+    it('LSN mode against a replica with no apply delay: zero stale reads, and reads return to the replica as it catches up', async () => {
+      const fresh = cluster().replicas.find((r) => r.name !== lag.name)!;
+      // For comparison only (no assertion): plain splitting against a replica that is not delayed.
+      const plain = makeDb({ replicas: [{ name: fresh.name, connection: fresh.url }], sticky: { mode: 'none' } });
+      tallies['none, replica without delay'] = await writeThenRead(plain, 200);
+      for (const maxWaitMs of [0, 50]) {
+        const db = makeDb({ replicas: [{ name: fresh.name, connection: fresh.url }], sticky: { mode: 'lsn', maxWaitMs }, lag: { pollIntervalMs: 100 } });
+        const t = (tallies[`lsn, replica without delay, maxWaitMs ${maxWaitMs}`] = await writeThenRead(db, 200));
+        expect(t.stale).to.equal(0);
+        if (maxWaitMs > 0) expect(t.onReplica).to.be.above(0);
+      }
+    });
+
     it('LSN mode with maxWaitMs: the read waits for the replica to replay the write, and sees it there', async () => {
       const db = lagging({ sticky: { mode: 'lsn', maxWaitMs: 5000 } });
       const t = (tallies['lsn, maxWaitMs 5000'] = await writeThenRead(db, 5));
