@@ -32,6 +32,8 @@ export interface CacheStats {
   retryRejections: number;
   /** Results not stored because they were bigger than `maxResultBytes` (or not copyable). */
   tooLarge: number;
+  /** Replay positions asked of replicas (only when a result is to be stored and the replica's last known position is behind). */
+  replayPolls: number;
   /** Store operations that failed (e.g. Redis unreachable); the reads ran uncached. */
   storeErrors: number;
   /** The NOTIFY listener, with `invalidation: 'notify'`. */

@@ -110,7 +110,7 @@ export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedC
       entries: held?.entries ?? null, bytes: held?.bytes ?? null,
       invalidations: { local: counters.local, remote: counters.remote, clears: counters.clears },
       staleRejections: counters.staleRejections, lagRejections: counters.lagRejections,
-      retryRejections: counters.retryRejections, tooLarge: counters.tooLarge, storeErrors: counters.storeErrors,
+      retryRejections: counters.retryRejections, tooLarge: counters.tooLarge, replayPolls: replay.polls, storeErrors: counters.storeErrors,
       listener: listener === undefined ? null : { connected: listening, reconnects: listener.reconnects },
       catalog: { relations: catalog.graph?.size ?? 0, loads: catalog.loads, ready: catalog.graph !== undefined },
     };

@@ -32,7 +32,9 @@ export class RelationCatalog {
   /** The graph in use; undefined before the first load and after DDL until the reload. */
   graph: RelationGraph | undefined;
   loads = 0;
+  /** Bumped by every DDL; a graph is current when loaded at or after the latest bump. */
   private requested = 0;
+  private loadedSeq = -1;
   private loading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -88,8 +90,6 @@ export class RelationCatalog {
   private graphIsCurrent(): boolean {
     return this.graph !== undefined && this.loadedSeq >= this.requested;
   }
-
-  private loadedSeq = -1;
 
   private async loadOnce(seq: number): Promise<void> {
     const node = this.options.primary();

@@ -24,7 +24,7 @@ interface NodeReplay {
 export class ReplayTracker {
   private readonly nodes = new Map<Node, NodeReplay>();
   private stopped = false;
-  /** Polls run so far (for stats and tests). */
+  /** Replay positions asked of replicas so far (stats). */
   polls = 0;
 
   // Its own monotonic clock, not the cache's injectable one: a frozen test clock must not stop polls.
@@ -42,14 +42,6 @@ export class ReplayTracker {
   /** The replay position last seen for `node` (0 when never polled). */
   replayed(node: Node): number {
     return this.nodes.get(node)?.lsn ?? 0;
-  }
-
-  /** Asks `node` now (tests and benchmarks wait on this). */
-  async refresh(node: Node): Promise<number> {
-    const state = this.stateOf(node);
-    state.polledAt = -Infinity;
-    await this.pollNow(node, state);
-    return state.lsn;
   }
 
   start(): void {

@@ -96,7 +96,7 @@ describe('result cache: zero stale hits over randomized concurrent reads and wri
     const s = f.stats;
     console.log(`[figures] cache interleavings (lag guard on): ${f.reads} reads, ${f.writes} writes in ${Date.now() - began} ms; `
       + `${f.hits} hits, ${f.staleHits} stale hits; ${f.misses} misses, ${f.staleMisses} of them answered by a lagging replica; `
-      + `stores ${s.stores}, stale-put rejections ${s.staleRejections}, lag rejections ${s.lagRejections}`);
+      + `stores ${s.stores}, stale-put rejections ${s.staleRejections}, lag rejections ${s.lagRejections}, replay polls ${s.replayPolls}`);
     expect(f.reads + f.writes).to.equal(OPS);
     expect(f.staleHits).to.equal(0);
     expect(f.hits).to.be.above(0);
