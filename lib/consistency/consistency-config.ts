@@ -1,17 +1,30 @@
 import { configError } from '../errors';
 
 /**
- * How reads after a write find that write:
+ * How reads after a write find that write (`sticky: { mode }`):
  * - `'lsn'`: a replica may take the read once it has replayed the write's WAL position;
  * - `'window'`: reads go to the primary for `windowMs` after a write;
  * - `'none'`: plain splitting, a read may be stale.
+ *
+ * @example
+ * const mode: StickyMode = 'window';
  */
 export type StickyMode = 'window' | 'lsn' | 'none';
 
-/** Where consistency state lives outside `db.runInContext()`: one per instance, or nowhere. */
+/**
+ * Where consistency state lives outside `db.runInContext()`: one per instance, or nowhere.
+ *
+ * @example
+ * splitKnex({ ...config, sticky: { scope: 'none' } }); // only runInContext() scopes track writes
+ */
 export type ConsistencyScopeMode = 'global' | 'none';
 
-/** What a read does when every replica lags more than `maxLagMs` / `maxLagBytes`. */
+/**
+ * What a read does when every replica lags more than `maxLagMs` / `maxLagBytes`.
+ *
+ * @example
+ * splitKnex({ ...config, lag: { maxLagMs: 500, onExceeded: 'error' } });
+ */
 export type LagExceededAction = 'primary' | 'wait' | 'error';
 
 /**

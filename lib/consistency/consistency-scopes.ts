@@ -4,19 +4,34 @@ import type { ConsistencyOptions } from './consistency-config';
 import { ConsistencyState, type ConsistencySnapshot } from './consistency-state';
 import { decodeConsistencyToken, encodeConsistencyToken } from './consistency-token';
 
-/** Options of `db.runInContext()`. */
+/**
+ * Options of `db.runInContext()`.
+ *
+ * @example
+ * await db.runInContext(() => db('orders').where({ id }).first(), { token: job.consistencyToken });
+ */
 export interface RunInContextOptions {
   /** A token from `db.consistencyToken()` (another request, process or server) to start from. */
   token?: string;
 }
 
-/** Options of `db.consistencyMiddleware()`. */
+/**
+ * Options of `db.consistencyMiddleware()`.
+ *
+ * @example
+ * app.use(db.consistencyMiddleware({ token: (req) => req.cookies?.rw }));
+ */
 export interface ConsistencyMiddlewareOptions<Req = any> {
   /** Reads a token from the request (a cookie, a header); a malformed one goes to `next(err)`. */
   token?: (req: Req) => string | undefined | null;
 }
 
-/** A Connect/Express-style middleware. */
+/**
+ * A Connect/Express-style middleware.
+ *
+ * @example
+ * const mw: ConsistencyMiddleware = db.consistencyMiddleware(); app.use(mw);
+ */
 export type ConsistencyMiddleware<Req = any, Res = any> = (req: Req, res: Res, next: (err?: unknown) => void) => void;
 
 /**

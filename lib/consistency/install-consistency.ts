@@ -14,7 +14,13 @@ import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
 import { formatLsn } from './wal-position';
 import { WriteTracker } from './write-tracker';
 
-/** `stats().consistency`. */
+/**
+ * `stats().consistency`.
+ *
+ * @example
+ * const c = db.stats().consistency as ConsistencyStats;
+ * console.log(c.replicas.map((r) => `${r.name}: ${r.lagMs} ms`), c.causalPrimaryReads);
+ */
 export interface ConsistencyStats {
   /** The configured `sticky.mode`. */
   mode: string;

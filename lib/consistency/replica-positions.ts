@@ -18,7 +18,12 @@ export interface ReplicaLag {
   ms: number | undefined;
 }
 
-/** One replica's line in `stats().consistency.replicas`. */
+/**
+ * One replica's line in `stats().consistency.replicas`.
+ *
+ * @example
+ * // { name: 'replica1', replayLsn: '0/3000060', lagBytes: 0, lagMs: 0, polledMsAgo: 412, lastError: null }
+ */
 export interface ReplicaPositionStats {
   name: string;
   replayLsn: string | null;

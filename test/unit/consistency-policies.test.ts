@@ -400,6 +400,24 @@ describe('lag policy and positions', () => {
     expect(events).to.deep.equal(['end', 'release']);
   });
 
+  it('polls in the background while started, and not after stop() (restartable, as initialize() does)', async () => {
+    const probes = new FakeProbes();
+    probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
+    const positions = new ReplicaPositions(() => primary, [r1], probes, { pollIntervalMs: 10, pollTimeoutMs: 100, clock: Date });
+    positions.start();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await positions.stop();
+    const calls = probes.calls;
+    expect(calls).to.be.above(2);
+    expect(positions.replayed(r1)).to.equal(0x10n);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(probes.calls).to.equal(calls);
+    positions.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await positions.stop();
+    expect(probes.calls).to.be.above(calls);
+  });
+
   it('bounds a probe that never answers by pollTimeoutMs', async () => {
     const t = setup();
     t.probes.replica = () => new Promise(() => undefined);
