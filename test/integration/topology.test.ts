@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { splitKnex, type SplitKnex, type SplitKnexConfig } from '../../lib';
 import { getTestCluster, setTestCluster, startCluster, type Cluster } from '../support/cluster';
-import { ContainerCluster } from '../support/cluster/container-cluster';
+import { ContainerCluster, DEFAULT_IMAGE } from '../support/cluster/container-cluster';
+import { dockerImageAvailableSync } from '../support/cluster/docker-reachable';
 import { pollUntil } from '../support/cluster/poll';
 import { askServer, haproxyStatus, startProxies, waitForRole, withPrimaryUrl, type ProxyEndpoints } from '../support/topology-proxies';
 
@@ -210,7 +211,8 @@ function skipReason(): string | undefined {
   if (provider === 'containers') return undefined; // Must run; a missing image fails in before().
   if (provider !== 'auto') return `SPLIT_KNEX_PROVIDER=${provider} (they need the containers provider: npm run test:containers)`;
   if (process.env['SPLIT_KNEX_PRIMARY_URL']) return 'SPLIT_KNEX_PRIMARY_URL is set (env provider)';
-  if (!ContainerCluster.availableSync()) {
+  const images = [process.env['SPLIT_KNEX_IMAGE'] || DEFAULT_IMAGE, 'split-knex/haproxy', 'split-knex/pgbouncer'];
+  if (!images.every(dockerImageAvailableSync)) {
     return 'no Docker engine with the split-knex images (run docker/bootstrap-offline.sh, then npm run test:containers)';
   }
   return undefined;

@@ -81,24 +81,6 @@ export class ContainerCluster extends BaseCluster {
     }
   }
 
-  /**
-   * The same answer as {@link available}, synchronously (asks the `docker` CLI), for a spec
-   * file deciding at load time whether to register container-only tests.
-   *
-   * @example
-   * if (ContainerCluster.availableSync()) describe('through HAProxy', …);
-   */
-  static availableSync(): boolean {
-    try {
-      require.resolve('testcontainers');
-    } catch {
-      return false;
-    }
-    const image = process.env['SPLIT_KNEX_IMAGE'] || DEFAULT_IMAGE;
-    const result = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { stdio: 'ignore', timeout: 10_000 });
-    return result.status === 0;
-  }
-
   /** Starts the network, the primary (database + fixtures), then the replicas in parallel. */
   static async start(options: NormalizedOptions): Promise<ContainerCluster> {
     return keepingAlive(() => ContainerCluster.boot(options));

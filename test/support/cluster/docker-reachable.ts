@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 
@@ -31,4 +32,22 @@ function canConnect(target: net.NetConnectOpts, timeoutMs: number): Promise<bool
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/**
+ * True when the `docker` CLI reaches an engine (honouring `DOCKER_HOST`) that has `image`
+ * and testcontainers is installed; synchronous, for a spec file deciding at load time
+ * whether to register container-only tests. Never throws.
+ *
+ * @example
+ * if (dockerImageAvailableSync('split-knex/haproxy')) describe('through HAProxy', () => { … });
+ */
+export function dockerImageAvailableSync(image: string): boolean {
+  try {
+    require.resolve('testcontainers');
+  } catch {
+    return false;
+  }
+  const result = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { stdio: 'ignore', timeout: 10_000 });
+  return result.status === 0;
 }
