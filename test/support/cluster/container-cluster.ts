@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import type { GenericContainer, StartedNetwork, StartedTestContainer } from 'testcontainers';
 import { BaseCluster } from './base-cluster';
 import type { NodeInfo, StopMode } from './cluster';
-import { registerExitCleanup } from './exit-cleanup';
+import { randomUUID } from 'node:crypto';
+import { registerExitCleanup, shellQuote, startWatchdog } from './exit-cleanup';
 import { allocatePorts, releasePorts } from './free-port';
 import { loadFixtures } from './load-fixtures';
 import { withNodeClient } from './pg-client';
@@ -31,6 +32,7 @@ export interface SidecarSpec {
 type Testcontainers = typeof import('testcontainers');
 
 const READY_TIMEOUT_MS = 60_000;
+const CLUSTER_LABEL = 'split-knex.cluster';
 const LOG_LINES = 40;
 
 /**
@@ -59,6 +61,8 @@ export class ContainerCluster extends BaseCluster {
     private readonly containers: Map<string, StartedTestContainer>,
     private readonly network: StartedNetwork,
     private readonly unregisterExit: () => void,
+    /** `key=value` on every container of this cluster, for the watchdog. */
+    private readonly label: string,
   ) {
     super(primary, replicas, lagReplica);
   }
@@ -97,18 +101,26 @@ export class ContainerCluster extends BaseCluster {
     const ports = await allocatePorts(1 + (options.replicas ?? 2), options.basePort);
     const network = await new tc.Network().start();
     const containers = new Map<string, StartedTestContainer>();
-    const unregisterExit = registerExitCleanup(() => {
+    const label = `${CLUSTER_LABEL}=${randomUUID()}`;
+    const removeAll = `docker ps -aq --filter label=${shellQuote(label)} | xargs -r docker rm -f -v; docker network rm ${shellQuote(network.getId())}`;
+    // The exit hook covers exits and signals; the watchdog also SIGKILL and OOM.
+    const cancelWatchdog = startWatchdog(`${removeAll} >/dev/null 2>&1`);
+    const unregisterHook = registerExitCleanup(() => {
       const ids = [...containers.values()].map((c) => c.getId());
       if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
       spawnSync('docker', ['network', 'rm', network.getId()], { stdio: 'ignore' });
     });
+    const unregisterExit = () => {
+      unregisterHook();
+      cancelWatchdog();
+    };
     const nodes = ports.map((port, i): NodeInfo => {
       const name = i === 0 ? 'primary' : `replica${i}`;
       const url = `postgres://postgres@127.0.0.1:${port}/${options.database}`;
       return { name, role: i === 0 ? 'primary' : 'replica', host: '127.0.0.1', port, user: 'postgres', database: options.database, url };
     });
     const [primary, ...replicas] = nodes as [NodeInfo, ...NodeInfo[]];
-    const cluster = new ContainerCluster(primary, replicas, options.lagReplica, tc, containers, network, unregisterExit);
+    const cluster = new ContainerCluster(primary, replicas, options.lagReplica, tc, containers, network, unregisterExit, label);
     try {
       await cluster.run(primary, { ROLE: 'primary' }, options.settings);
       await withNodeClient({ ...primary, database: 'postgres' }, async (c) => {
@@ -257,6 +269,7 @@ export class ContainerCluster extends BaseCluster {
     const builder = new this.tc.GenericContainer(image)
       .withNetwork(this.network)
       .withNetworkAliases(name)
+      .withLabels({ [CLUSTER_LABEL]: this.label.slice(CLUSTER_LABEL.length + 1) })
       .withExposedPorts(...ports.map((port) => ({ container: port, host: port })))
       .withStartupTimeout(READY_TIMEOUT_MS)
       .withLogConsumer((stream) => {
