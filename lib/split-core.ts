@@ -8,6 +8,7 @@ import type { RouteDecision, Router } from './route/router';
 import type { Statement } from './route/statement';
 import type { BuilderInternals, CompiledQuery } from './knex/knex-internals';
 import { isMisrouteError } from './knex/pg-errors';
+import { memoizedCommitPosition } from './route/commit-position';
 
 /** What a committed write tells the subsystems (sticky windows, LSN tracking, cache). */
 export interface WriteInfo {
@@ -26,7 +27,15 @@ export interface WriteInfo {
    * DDL and unknown-table statements joined with `;\n`). Optional: hooks must cope without it.
    */
   sql?: string;
+  /**
+   * The primary's WAL position after this commit (bytes since 0/0), read on `connection` the
+   * first time a hook asks and shared by every hook of this write. Rejects when it cannot be read.
+   */
+  commitPosition(): Promise<bigint>;
 }
+
+/** What the runner and the transaction pass to {@link SplitCore.afterWrite}. */
+export type WriteFacts = Omit<WriteInfo, 'commitPosition'>;
 
 /** A statement that failed on a node, as the retry policies see it. */
 export interface FailedAttempt {
@@ -179,8 +188,9 @@ export class SplitCore {
   }
 
   /** Runs the write hooks after a write committed; resolves when all have. */
-  afterWrite(info: WriteInfo): void | Promise<void> {
+  afterWrite(facts: WriteFacts): void | Promise<void> {
     if (this.writeHooks.length === 0) return;
+    const info: WriteInfo = { ...facts, commitPosition: memoizedCommitPosition(facts.connection) };
     const pending: Promise<void>[] = [];
     for (const hook of this.writeHooks) {
       const r = hook(info);

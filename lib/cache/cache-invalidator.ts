@@ -85,7 +85,7 @@ export class CacheInvalidator {
     if (effect === 'tables' && !info.broad && info.tables.length > 0) {
       tags = this.catalog.graph?.writeTags(info.tables, this.config.trustTriggers);
     }
-    await this.invalidateOn(info.connection, tags, effect === 'ddl');
+    await this.invalidateOn(info.connection, tags, effect === 'ddl', info.commitPosition);
   }
 
   // No query events seen for this connection: the runner's SQL for an autocommit write, else
@@ -129,10 +129,12 @@ export class CacheInvalidator {
     this.stopped = false;
   }
 
-  private async invalidateOn(connection: PooledConnection, tags: string[] | undefined, ddl: boolean): Promise<void> {
+  private async invalidateOn(
+    connection: PooledConnection, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
+  ): Promise<void> {
     let lsn: number | undefined;
     try {
-      lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl);
+      lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl, position);
     } catch (err) {
       debug('WAL position after a write unknown: %s', (err as Error)?.message ?? err);
     }
@@ -164,13 +166,18 @@ export class CacheInvalidator {
     this.pending--;
   }
 
-  private async publish(connection: PgQueryable, tags: string[] | undefined, ddl: boolean): Promise<number> {
+  private async publish(
+    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
+  ): Promise<number> {
     if (this.config.invalidation !== 'notify' && !this.config.lagGuard) return 0;
-    const res = this.config.invalidation === 'notify'
-      ? await connection.query(NOTIFY_SQL, [this.config.channel, ...payloadHalves(this.origin, tags, ddl)])
-      : await connection.query(LSN_SQL);
-    const lsn = parseLsn(String(res.rows[0]?.lsn ?? ''));
-    if (!Number.isFinite(lsn)) throw new Error(`unexpected WAL position ${String(res.rows[0]?.lsn)}`);
+    // Without NOTIFY, the write's shared position (read once for all write hooks) is enough.
+    const text = this.config.invalidation !== 'notify' && position !== undefined
+      ? String(await position())
+      : String((await connection.query(this.config.invalidation === 'notify'
+        ? NOTIFY_SQL : LSN_SQL, this.config.invalidation === 'notify'
+        ? [this.config.channel, ...payloadHalves(this.origin, tags, ddl)] : undefined)).rows[0]?.lsn ?? '');
+    const lsn = parseLsn(text);
+    if (!Number.isFinite(lsn)) throw new Error(`unexpected WAL position ${text}`);
     if (lsn > this.lastLsn) this.lastLsn = lsn;
     return lsn;
   }

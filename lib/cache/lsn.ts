@@ -1,14 +1,6 @@
-/**
- * SQL (a scalar subquery, PostgreSQL 9.6+) for a WAL position, in bytes as a `numeric`, at
- * or after the end of every commit so far on the primary, that a standby can report as
- * replayed. The insert position is used because, with `synchronous_commit = off`, the
- * write/flush positions can still be before a commit that has returned; and it is moved
- * back over a page header it may point past (a standby reports the page boundary itself).
- */
-export const REACHABLE_INSERT_POSITION = `(select case when w.b % w.ss = 40 then w.b - 40 when w.b % w.bs = 24 then w.b - 24 else w.b end
-  from (select pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn as b,
-    pg_catalog.current_setting('wal_block_size')::numeric as bs,
-    pg_catalog.pg_size_bytes(pg_catalog.current_setting('wal_segment_size')) as ss) w)`;
+import { REACHABLE_INSERT_POSITION } from '../route/commit-position';
+
+export { REACHABLE_INSERT_POSITION };
 
 /** SQL for a node's replay position in bytes: a standby's last replayed byte, or the primary's reachable insert position. */
 export const REPLAYED_POSITION = `(case when pg_catalog.pg_is_in_recovery()

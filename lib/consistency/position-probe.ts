@@ -1,6 +1,6 @@
 import type { PooledConnection } from '../knex/knex-internals';
 import type { Node } from '../route/node';
-import { parseLsn, reachableLsn } from './wal-position';
+import { parseLsn } from './wal-position';
 
 /** A replica's answer to the position poll. */
 export interface ReplicaReading {
@@ -81,34 +81,3 @@ async function queryNode(node: Node, sql: string, timeoutMs: number): Promise<Re
   }
 }
 
-/** The WAL page and segment sizes of the primary, read once with the first capture. */
-export interface WalGeometry {
-  blockSize: bigint;
-  segmentSize: bigint;
-}
-
-/**
- * Reads, on the connection that just committed a write, a WAL position at or after the
- * end of its commit record that a standby can report as replayed.
- *
- * Why the insert position: after COMMIT returns, `pg_current_wal_insert_lsn()` is past our
- * commit record whatever `synchronous_commit` says, while the write/flush positions
- * (`pg_current_wal_lsn()`, `pg_current_wal_flush_lsn()`) can still be *before* it when
- * `synchronous_commit = off`. {@link reachableLsn} strips a page header the insert
- * position may point past. One round trip; the sizes ride along the first time.
- *
- * @example
- * const { lsn, geometry } = await captureCommitLsn(info.connection, undefined);
- */
-export async function captureCommitLsn(connection: PooledConnection, geometry: WalGeometry | undefined):
-  Promise<{ lsn: bigint; geometry: WalGeometry }> {
-  const sql = geometry === undefined
-    ? `select pg_current_wal_insert_lsn()::text as lsn, current_setting('wal_block_size') as block_size,
-       pg_size_bytes(current_setting('wal_segment_size'))::text as segment_size`
-    : 'select pg_current_wal_insert_lsn()::text as lsn';
-  const row = (await (connection as unknown as Queryable).query(sql)).rows[0];
-  const insert = parseLsn(row?.lsn);
-  if (insert === undefined) throw new Error(`pg_current_wal_insert_lsn() returned ${String(row?.lsn)}`);
-  const g = geometry ?? { blockSize: BigInt(String(row?.block_size)), segmentSize: BigInt(String(row?.segment_size)) };
-  return { lsn: reachableLsn(insert, g.blockSize, g.segmentSize), geometry: g };
-}

@@ -5,7 +5,6 @@ import type { ConsistencyOptions } from './consistency-config';
 import type { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyScopes } from './consistency-scopes';
 import type { ConsistencyState } from './consistency-state';
-import { captureCommitLsn, type WalGeometry } from './position-probe';
 import { formatLsn } from './wal-position';
 
 const debugSticky = createDebug('split-knex:sticky');
@@ -24,7 +23,6 @@ const PERMANENT = new Set(['42883', '42501', '0A000', '55000']);
  * @internal
  */
 export class WriteTracker {
-  private geometry: WalGeometry | undefined;
   /** Why LSN mode fell back to windows for good, if it did. */
   lsnUnavailable: string | undefined;
 
@@ -65,8 +63,8 @@ export class WriteTracker {
   private async capture(info: WriteInfo): Promise<bigint | undefined> {
     const began = performance.now();
     try {
-      const { lsn, geometry } = await captureCommitLsn(info.connection, this.geometry);
-      this.geometry = geometry;
+      // Shared with the other write hooks (the cache's lag guard): one round trip per write.
+      const lsn = await info.commitPosition();
       this.counters.lsnCaptures++;
       this.counters.lsnCaptureMs += performance.now() - began;
       if (debugSticky.enabled) debugSticky('write committed at %s (%s)', formatLsn(lsn), info.tables.join(', ') || 'tables unknown');

@@ -51,7 +51,10 @@ const rowsV1: CatalogRows = {
 const rowsV2: CatalogRows = { ...rowsV1, functions: [{ schema: 'public', name: 'price', args: '23', volatility: 'v' }] };
 
 function writeInfo(extra: Partial<WriteInfo> = {}): WriteInfo {
-  return { node: {} as WriteInfo['node'], tables: [], broad: true, connection: {} as WriteInfo['connection'], inTransaction: false, ...extra };
+  return {
+    node: {} as WriteInfo['node'], tables: [], broad: true, connection: {} as WriteInfo['connection'], inTransaction: false,
+    commitPosition: () => Promise.resolve(0n), ...extra,
+  };
 }
 
 describe('CatalogManager', () => {

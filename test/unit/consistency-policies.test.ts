@@ -7,6 +7,7 @@ import { LagPolicy } from '../../lib/consistency/lag-policy';
 import { sqlPositionProbes, type PositionProbes, type ReplicaReading } from '../../lib/consistency/position-probe';
 import { ReplicaPositions } from '../../lib/consistency/replica-positions';
 import { FIRST_REFRESH_BOUND_MS, StickyPolicy } from '../../lib/consistency/sticky-policy';
+import { parseLsn } from '../../lib/consistency/wal-position';
 import { WriteTracker } from '../../lib/consistency/write-tracker';
 import type { Node } from '../../lib/route/node';
 import { RequestScope } from '../../lib/route/request-scope';
@@ -39,13 +40,12 @@ function read(sql = 'select * from "orders"'): Statement {
   return { kind: 'query', method: 'select', sql, lock: undefined, hint: undefined, table: 'orders' };
 }
 
-function connectionAt(lsn: string | Error): WriteInfo['connection'] {
+// The core reads the commit position once per write and shares it with every hook.
+function writeAt(lsn: string | Error): Pick<WriteInfo, 'connection' | 'commitPosition'> {
   return {
-    query: async () => {
-      if (lsn instanceof Error) throw lsn;
-      return { rows: [{ lsn, block_size: '8192', segment_size: '16777216' }] };
-    },
-  } as unknown as WriteInfo['connection'];
+    connection: {} as WriteInfo['connection'],
+    commitPosition: () => (lsn instanceof Error ? Promise.reject(lsn) : Promise.resolve(parseLsn(lsn)!)),
+  };
 }
 
 function setup(raw: Record<string, unknown> = {}) {
@@ -65,7 +65,7 @@ function setup(raw: Record<string, unknown> = {}) {
   });
   const lag = new LagPolicy(options, positions, counters, causal, () => health.primaryDown);
   const write = (lsn: string | Error = '0/1000', tables: string[] = ['orders']) =>
-    tracker.afterWrite({ node: primary, tables, broad: false, connection: connectionAt(lsn), inTransaction: false });
+    tracker.afterWrite({ node: primary, tables, broad: false, ...writeAt(lsn), inTransaction: false });
   return { clock, options, scopes, counters, probes, positions, sticky, lag, tracker, write, warnings, scope, health };
 }
 
@@ -99,7 +99,7 @@ describe('sticky policy: window mode', () => {
 
   it('a broad write (tables unknown or DDL) sticks every read, per table or not', async () => {
     const t = setup({ sticky: { mode: 'window', perTable: true } });
-    await t.tracker.afterWrite({ node: primary, tables: [], broad: true, connection: connectionAt('0/1'), inTransaction: true });
+    await t.tracker.afterWrite({ node: primary, tables: [], broad: true, ...writeAt('0/1'), inTransaction: true });
     expect(await verdict(t.sticky, { ...read('select * from users'), table: 'users' })).to.match(/^sticky window/);
   });
 
@@ -214,12 +214,6 @@ describe('sticky policy: LSN mode', () => {
     expect(await verdict(t.sticky)).to.match(/^sticky window \(500 ms left; no replica reports/);
     t.clock.t += 500;
     expect(await verdict(t.sticky)).to.equal(undefined);
-  });
-
-  it('strips a page header from the captured insert position', async () => {
-    const t = setup();
-    await t.write('0/1000028'); // 16 MB segment start + long header
-    expect(t.scopes.current()!.lsn).to.equal(0x1000000n);
   });
 
   it('falls back to windows for good when the position is forbidden, and says so once', async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { SplitKnexError } from '../../lib';
 import { ConsistencyState, MAX_TABLE_WINDOWS, tableKey } from '../../lib/consistency/consistency-state';
 import { decodeConsistencyToken, encodeConsistencyToken } from '../../lib/consistency/consistency-token';
-import { formatLsn, parseLsn, reachableLsn } from '../../lib/consistency/wal-position';
+import { formatLsn, parseLsn } from '../../lib/consistency/wal-position';
 
 describe('consistency state', () => {
   it('sticks every read until the window ends', () => {
@@ -124,15 +124,5 @@ describe('WAL positions', () => {
 
   it('returns undefined for NULL and garbage', () => {
     for (const v of [null, undefined, '', '0', '0/', '/0', '123456789/0', 'G/0', 5]) expect(parseLsn(v)).to.equal(undefined);
-  });
-
-  it('strips the page header an insert position may point past', () => {
-    const block = 8192n;
-    const segment = 16n * 1024n * 1024n;
-    expect(reachableLsn(3n * segment + 40n, block, segment)).to.equal(3n * segment);
-    expect(reachableLsn(3n * segment + 5n * block + 24n, block, segment)).to.equal(3n * segment + 5n * block);
-    expect(reachableLsn(3n * segment + 0x1118n, block, segment)).to.equal(3n * segment + 0x1118n);
-    // A record ending at a page boundary is already reachable.
-    expect(reachableLsn(3n * segment + 5n * block, block, segment)).to.equal(3n * segment + 5n * block);
   });
 });
