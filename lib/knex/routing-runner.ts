@@ -102,7 +102,7 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
       else node.reads++;
       let failed = false;
       try {
-        const result = await runCb(this, params);
+        const result = await (streaming ? untilConnectionEnds(Promise.resolve(runCb(this, params)), connection, node.name) : runCb(this, params));
         if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
           const hooks = core.afterWrite({
             node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
@@ -171,4 +171,21 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
       node.inFlight--;
     }
   }
+}
+
+/**
+ * A stream whose connection dies mid-way never settles in knex + pg-query-stream: the
+ * connection would stay checked out and `destroy()` would wait for it forever. Settle it
+ * with an error instead (knex then emits it on the stream, since the runner drops the
+ * connection on failure).
+ */
+function untilConnectionEnds(work: Promise<unknown>, connection: PooledConnection, nodeName: string): Promise<unknown> {
+  const conn = connection as unknown as { once?: (e: string, f: (err?: unknown) => void) => void; removeListener?: (e: string, f: () => void) => void };
+  if (typeof conn.once !== 'function') return work;
+  let onEnd: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    onEnd = () => reject(Object.assign(new Error(`split-knex: the connection to ${nodeName} ended while streaming`), { code: 'ECONNRESET' }));
+    conn.once!('end', onEnd);
+  });
+  return Promise.race([work, ended]).finally(() => conn.removeListener?.('end', onEnd!));
 }

@@ -162,6 +162,23 @@ describe('routing on a real primary + 2 streaming replicas', () => {
     expect(piped).to.have.length(10);
   });
 
+  it('ends a stream with an error when its connection dies mid-way, and frees the pool', async () => {
+    const db = makeDb({ pool: { min: 0, max: 1 } });
+    const stream = db.select(db.raw("pg_backend_pid() as pid, g, pg_sleep(0.005)")).from(db.raw('generate_series(1, 2000) g'))
+      .queryContext({ splitKnex: { target: 'primary' } }).stream();
+    let rows = 0;
+    const err = await (async () => {
+      for await (const row of stream) {
+        if (rows++ === 0) await cluster().query('primary', 'select pg_terminate_backend($1)', [row.pid]);
+      }
+    })().then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.match(/terminat|ended while streaming/);
+    expect(rows).to.be.greaterThan(0).and.lessThan(2000);
+    // The one pooled connection is free again: the next query does not wait for it.
+    const [row] = await db.primary.select(db.raw(WHERE_AM_I));
+    expect(row.standby).to.equal(false);
+  });
+
   it('runs migrations and seeds on the primary, with the lock table', async function () {
     const fs = await import('fs');
     const os = await import('os');
