@@ -45,7 +45,8 @@ type Ctor = new (client: KnexClient) => BuilderInternals;
 
 const READ_METHODS = new Set(['select', 'first', 'pluck']);
 const OFF: CacheMark = Object.freeze({ mode: 'off' });
-const QueryBuilder: Ctor = require('knex/lib/query/querybuilder');
+// The PostgreSQL dialect's builder (updateFrom, using, withMaterialized …), as knex's pg client builds it.
+const QueryBuilder: Ctor = require('knex/lib/dialects/postgres/query/pg-querybuilder');
 const Raw: Ctor = require('knex/lib/raw');
 
 function markFor(options: CacheCallOptions | undefined): CacheMark {

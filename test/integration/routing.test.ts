@@ -90,6 +90,14 @@ describe('routing on a real primary + 2 streaming replicas', () => {
     expect(w.rows[0].standby).to.equal(false);
   });
 
+  it('keeps the PostgreSQL builder methods (withMaterialized, updateFrom) and routes them', async () => {
+    const db = makeDb();
+    const rows = await db.withMaterialized('m', db('rt_items').select('id')).select(db.raw(WHERE_AM_I)).from('m').limit(1);
+    expect(rows[0].standby).to.equal(true);
+    const n = await db('rt_items').update({ note: 'from' }).updateFrom('rt_items as src').whereRaw('rt_items.id = src.id and src.note = ?', ['seed']);
+    expect(n).to.be.at.least(1);
+  });
+
   it('sends the schema builder and columnInfo to the primary', async () => {
     const db = makeDb();
     await db.schema.dropTableIfExists('rt_schema');
