@@ -1,0 +1,130 @@
+// `npm run bench`: every contender in one session against one dedicated cluster, results
+// as ratios in bench/results/latest.md and latest.svg (raw figures in latest.json).
+// BENCH_QUICK=1 shortens every section (for trying the runner, not for publishing).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startCluster, type Cluster } from '../test/support/cluster';
+import type { BenchRun, ProxyStatus } from './bench-run';
+import { benchHotPath } from './hot-path-bench';
+import { machineInfo } from './machine-info';
+import { benchMix } from './mix-bench';
+import { haproxyPgBouncerContender, pgpoolContender, plainPrimary, splitKnexContender, type MixContender } from './mix-contenders';
+import { runOtherBenches } from './other-benches';
+import { benchOverhead } from './overhead-bench';
+import { ensureProxyBinaries, startHaproxy, startPgBouncer, startPgpool, type ProxyDaemon } from './proxies/proxy-daemons';
+import { renderChart } from './render-chart';
+import { renderReport } from './render-report';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const began = Date.now();
+const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${m}\n`);
+
+const OVERHEAD = { rounds: QUICK ? 2 : 6, sliceMs: QUICK ? 300 : 800, warmupMs: QUICK ? 200 : 500, poolSize: 16 };
+const POOL_PER_NODE = 4;
+const MIX = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1000 : 2000, warmupMs: 300, concurrency: 32, writeShare: 0.1 };
+const BASELINE = 'knex → primary';
+const SPLIT = 'split-knex (default config)';
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  // The local provider by default: proxies and clients all on loopback, no container hops.
+  const provider = process.env['SPLIT_KNEX_PROVIDER'] || process.env['SPLIT_KNEX_PRIMARY_URL'] ? undefined : 'local';
+  log(`starting a dedicated cluster (primary + 2 replicas${provider === undefined ? '' : `, ${provider} provider`})`);
+  const cluster = await startCluster({ replicas: 2, provider, log: () => undefined });
+  const daemons: ProxyDaemon[] = [];
+  const failures: string[] = [];
+  const proxies: ProxyStatus[] = [];
+  let run: BenchRun | undefined;
+  try {
+    const machine = await machineInfo(cluster);
+    log(`cluster up: ${cluster.nodes.map((n) => `${n.name}:${n.port}`).join(' ')}, PostgreSQL ${machine.postgres}, load ${machine.loadAtStart.toFixed(2)}`);
+    run = { startedAt, seconds: 0, command: 'npm run bench', machine, loadAtEnd: 0, proxies, others: [], failures };
+
+    const overhead = await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log }));
+    if (overhead !== undefined) run.overhead = { ...overhead, options: OVERHEAD };
+    const hot = await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
+    if (hot !== undefined) {
+      run.hotPath = hot;
+      log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs per statement (driver stubbed)`);
+    }
+
+    const contenders: MixContender[] = [
+      plainPrimary(cluster, POOL_PER_NODE),
+      splitKnexContender(cluster, POOL_PER_NODE, SPLIT),
+      splitKnexContender(cluster, POOL_PER_NODE, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }),
+      ...(await proxyContenders(cluster, daemons, proxies)),
+    ];
+    const mix = await section('mix', failures, () => benchMix(cluster, contenders, { ...MIX, log }));
+    if (mix !== undefined) run.mix = { results: mix, options: MIX, poolPerNode: POOL_PER_NODE, baseline: BASELINE, split: SPLIT };
+    await Promise.all(daemons.splice(0).map((d) => d.stop().catch(() => undefined)));
+
+    run.others = await runOtherBenches(cluster, log);
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop().catch(() => undefined)));
+    await cluster.destroy();
+  }
+  run.seconds = (Date.now() - began) / 1000;
+  run.loadAtEnd = os.loadavg()[0] ?? 0;
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'latest.md'), renderReport(run));
+  fs.writeFileSync(path.join(dir, 'latest.svg'), renderChart(run));
+  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(run, (k, v) => (k === 'latencies' ? undefined : v), 2)}\n`);
+  log(`wrote bench/results/latest.md, latest.svg and latest.json in ${run.seconds.toFixed(0)} s`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+async function section<T>(name: string, failures: string[], fn: () => Promise<T>): Promise<T | undefined> {
+  log(`${name}: start`);
+  try {
+    return await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    failures.push(`${name}: ${message}`);
+    log(`${name} FAILED: ${message}`);
+    return undefined;
+  }
+}
+
+// pgpool-II (load balancing) and HAProxy's read port + PgBouncer for writes: installed from
+// Debian's packages when absent, started as the postgres user on loopback, skipped with a
+// message when that is impossible.
+async function proxyContenders(cluster: Cluster, daemons: ProxyDaemon[], proxies: ProxyStatus[]): Promise<MixContender[]> {
+  const out: MixContender[] = [];
+  const missing = await ensureProxyBinaries(log);
+  const start = async (name: ProxyStatus['name'], key: keyof typeof missing, fn: () => Promise<ProxyDaemon>): Promise<ProxyDaemon | undefined> => {
+    if (missing[key] !== undefined) {
+      proxies.push({ name, status: 'skipped', note: missing[key] });
+      log(`${name} skipped: ${missing[key]}`);
+      return undefined;
+    }
+    try {
+      const d = await fn();
+      daemons.push(d);
+      proxies.push({ name, status: 'ok', version: d.version });
+      log(`${name} up on 127.0.0.1:${d.port} (${d.version})`);
+      return d;
+    } catch (err) {
+      const note = `could not start: ${err instanceof Error ? err.message : String(err)}`;
+      proxies.push({ name, status: 'skipped', note });
+      log(`${name} skipped: ${note}`);
+      return undefined;
+    }
+  };
+  // 3 nodes × the per-node pool, as split-knex has: 12 client connections, 16 children leave room.
+  const pgpool = await start('pgpool-II', 'pgpool', () => startPgpool(cluster, 16));
+  if (pgpool !== undefined) out.push(pgpoolContender(cluster, pgpool.port, POOL_PER_NODE * 3, pgpool.version));
+  const haproxy = await start('HAProxy', 'haproxy', () => startHaproxy(cluster));
+  const bouncer = await start('PgBouncer', 'pgbouncer', () => startPgBouncer(cluster, POOL_PER_NODE));
+  if (haproxy !== undefined && bouncer !== undefined) {
+    out.push(haproxyPgBouncerContender(cluster, haproxy.port, bouncer.port, POOL_PER_NODE * 2, POOL_PER_NODE, `${haproxy.version.split(' - ')[0]}; ${bouncer.version}`));
+  }
+  return out;
+}
+
+process.on('SIGINT', () => process.exit(130));
+main().catch((err: unknown) => {
+  log(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exitCode = 1;
+});
