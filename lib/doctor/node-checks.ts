@@ -44,7 +44,9 @@ export function roleCheck({ node, all }: NodeCheckContext): DoctorCheck {
   }
   if (standby) return ok(node.name, 'role', 'standby (pg_is_in_recovery() = t)');
   let advice: string;
-  if (primary !== undefined && primary.reachable && primary.inRecovery === true) {
+  if (node.samples.some((s) => s.standby)) {
+    advice = 'A SQL-aware balancer (pgpool-II?): it sent the doctor\'s facts query to the primary but plain SELECTs to standbys. split-knex already routes reads: point this replica at a standby directly.';
+  } else if (primary !== undefined && primary.reachable && primary.inRecovery === true) {
     advice = `Swapped with the primary: use ${node.target} as connection and list ${primary.target} under replicas.`;
   } else if (primary?.identity !== undefined && node.identity !== undefined && serverKey(primary.identity) === serverKey(node.identity)) {
     advice = 'This replica URL reaches the primary itself, so its reads load the primary: point it at a standby.';

@@ -62,6 +62,14 @@ describe('doctor checks (no database)', () => {
     expect(find(report, 'routing', 'read probe')?.status).to.equal('fail');
   });
 
+  it('recognises a SQL-aware balancer that sent the facts query to the primary but SELECTs to standbys', () => {
+    const { nodes, routing } = healthy();
+    nodes[1] = { ...nodes[1]!, inRecovery: false, identity: identity(5432, false), samples: [identity(5433, true), identity(5434, true)] };
+    const c = find(evaluateDoctor(nodes, routing, options), 'replica1', 'role');
+    expect(c?.status).to.equal('fail');
+    expect(c?.advice).to.match(/SQL-aware balancer/);
+  });
+
   it('reports an unreachable node with advice and skips its other checks', () => {
     const { nodes, routing } = healthy();
     nodes[2] = { name: 'replica2', configuredRole: 'replica', target: '127.0.0.1:1/app', reachable: false, error: 'connect ECONNREFUSED 127.0.0.1:1', poolMax: 10, samples: [] };
