@@ -21,6 +21,15 @@ export function readProbeCheck(routing: RoutingFacts, nodes: readonly NodeFacts[
     };
   }
   const notStandby = routing.reads.find((r) => r.identity?.standby !== true);
+  // A read policy (read-your-writes after a recent write, a lag bound) may rightly send a read
+  // to the primary; only a fallback (no eligible replica) or a non-standby replica is a fault.
+  if (notStandby !== undefined && notStandby.identity?.standby === false && notStandby.node === nodes[0]?.name
+    && notStandby.reason !== undefined && !/^fallback/.test(notStandby.reason)) {
+    return {
+      node, check, status: 'warn', detail: `a routed read ran on the primary: ${notStandby.reason}`,
+      advice: 'A read policy sent it there (normal right after a write, or while replicas lag): run the doctor again when the application is idle, or check the sticky/lag settings.',
+    };
+  }
   if (notStandby !== undefined) {
     const where = `${notStandby.node ?? '?'}${notStandby.identity === undefined ? '' : ` (${serverLabel(notStandby.identity)}, not a standby)`}`;
     return {

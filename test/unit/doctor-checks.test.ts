@@ -188,6 +188,14 @@ describe('doctor checks (no database)', () => {
     expect(read?.advice).to.match(/fall back/);
   });
 
+  it('only warns when a read policy (read-your-writes, lag) sent the probe read to the primary', () => {
+    const { nodes, routing } = healthy();
+    routing.reads = [{ node: 'primary', identity: identity(5432, false), reason: 'sticky window (1200 ms left)' }];
+    const read = find(evaluateDoctor(nodes, routing, options), 'routing', 'read probe');
+    expect(read?.status).to.equal('warn');
+    expect(read?.detail).to.contain('sticky window');
+  });
+
   it('warns when no replicas are configured', () => {
     const { nodes, routing } = healthy();
     const report = evaluateDoctor(nodes.slice(0, 1), { reads: [{ node: 'primary', identity: identity(5432, false) }], write: routing.write }, options);
