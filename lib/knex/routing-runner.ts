@@ -2,6 +2,7 @@ import { nodeOfConnection } from '../route/node';
 import type { RouteDecision } from '../route/router';
 import type { Statement } from '../route/statement';
 import type { FailedAttempt, SplitCore } from '../split-core';
+import { assertCacheable } from './cache-methods';
 import { describeBuilder } from './describe-builder';
 import {
   emitStart, Runner, runCompiled,
@@ -64,6 +65,7 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
 
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
   private prepare(cb: Callback): CompiledQuery | CompiledQuery[] {
+    assertCacheable(this.builder);
     if (cb === RUN) {
       emitStart(this);
       this.compiled = this.builder.toSQL();
