@@ -16,8 +16,6 @@ interface Init {
   poolSize: number;
   /** Stub the pools' driver connections (hot-path section). */
   stub?: boolean;
-  /** Experiment: split-knex building knex's own QueryBuilder instead of its `.cache()` subclass. */
-  plainBuilder?: boolean;
 }
 
 const ROWS = 10_000;
@@ -35,10 +33,6 @@ function setup(i: Init): void {
   if (i.contender === 'pg.Pool') pool = new Pool({ connectionString: i.replicaUrl, max: i.poolSize });
   else if (i.contender === 'knex') q = knex({ client: 'pg', connection: i.replicaUrl, pool: { min: 0, max: i.poolSize } });
   else q = splitKnex({ client: 'pg', connection: i.primaryUrl, replicas: [{ name: i.replicaName, connection: i.replicaUrl }], pool: { min: 0, max: i.poolSize } });
-  if (i.plainBuilder === true && q !== undefined) {
-    const client = q.client as unknown as { queryBuilder: unknown };
-    client.queryBuilder = (ClientPG.prototype as unknown as { queryBuilder: unknown }).queryBuilder;
-  }
 }
 
 function op(query: 'point' | 'range10'): BenchOp {
@@ -85,7 +79,7 @@ async function handle(m: Record<string, unknown>): Promise<unknown> {
       return total === 0 ? 0 : (s.nodes.find((x) => x.name === init.replicaName)?.reads ?? 0) / total;
     }
     case 'steps':
-      return q === undefined ? [] : timeSteps(q, init.contender === 'split-knex', init.plainBuilder === true);
+      return q === undefined ? [] : timeSteps(q, init.contender === 'split-knex');
     case 'close':
       await pool?.end();
       await q?.destroy();

@@ -12,8 +12,6 @@ export interface HotPathResult {
   splitUs: number;
   /** split-knex − knex, µs per statement. */
   addedUs: number;
-  /** Experiment: split-knex building knex's own QueryBuilder instead of its `.cache()` subclass, µs. */
-  splitPlainBuilderUs: number;
   /** Each piece of the path, timed alone (knex's first, then split-knex's). */
   steps: HotPathStep[];
 }
@@ -22,9 +20,7 @@ export interface HotPathResult {
  * Section 1b: where split-knex's per-statement CPU goes. A knex process and a split-knex
  * process each run sequential point SELECTs with their pools' driver connections stubbed
  * (no network, no server), alternating in rounds, so the difference is our code alone;
- * then each step of the path is timed by itself in the same processes. A third process
- * runs split-knex with knex's own QueryBuilder instead of the `.cache()` subclass, to
- * measure what that subclass costs.
+ * then each step of the path is timed by itself in the same processes.
  *
  * @example
  * const r = await benchHotPath(cluster, { rounds: 7, iterations: 3000 });
@@ -36,11 +32,10 @@ export async function benchHotPath(cluster: Cluster, options: { rounds: number; 
   const base = { primaryUrl: cluster.primary.url, replicaUrl: cluster.replicas[0]!.url, replicaName: cluster.replicas[0]!.name, poolSize: 1, stub: true };
   const knexW = await spawnWorker({ ...base, contender: 'knex' });
   const splitW = await spawnWorker({ ...base, contender: 'split-knex' });
-  const plainW = await spawnWorker({ ...base, contender: 'split-knex', plainBuilder: true });
-  const workers = { knex: knexW, split: splitW, plain: plainW };
+  const workers = { knex: knexW, split: splitW };
   try {
-    const runs = { knex: [] as number[], split: [] as number[], plain: [] as number[] };
-    const names = ['knex', 'split', 'plain'] as const;
+    const runs = { knex: [] as number[], split: [] as number[] };
+    const names = ['knex', 'split'] as const;
     for (const who of names) await workers[who].call({ cmd: 'loop', iterations: options.iterations });
     for (let r = 0; r < options.rounds; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]!);
@@ -50,7 +45,7 @@ export async function benchHotPath(cluster: Cluster, options: { rounds: number; 
     const splitUs = median(runs.split);
     const steps: HotPathStep[] = [];
     for (const who of names) steps.push(...await workers[who].call<HotPathStep[]>({ cmd: 'steps' }));
-    return { knexUs, splitUs, addedUs: splitUs - knexUs, splitPlainBuilderUs: median(runs.plain), steps };
+    return { knexUs, splitUs, addedUs: splitUs - knexUs, steps };
   } finally {
     await Promise.all(Object.values(workers).map((w) => w.close()));
   }

@@ -37,12 +37,10 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
  *
  * @example
  * const steps = await timeSteps(db, true);
- * @param plainBuilder the instance builds knex's own QueryBuilder (an experiment): time the builder only
  */
-export async function timeSteps(q: Knex, isSplit: boolean, plainBuilder = false): Promise<HotPathStep[]> {
-  const who = isSplit ? (plainBuilder ? 'split-knex, knex\'s own QueryBuilder (experiment)' : 'split-knex') : 'knex';
+export async function timeSteps(q: Knex, isSplit: boolean): Promise<HotPathStep[]> {
+  const who = isSplit ? 'split-knex' : 'knex';
   const steps: HotPathStep[] = [{ step: `build + compile a point SELECT builder (${who})`, us: time(() => q('bench_items').where({ id: 42 }).first().toSQL()) }];
-  if (plainBuilder) return steps;
   if (!isSplit) {
     const client = q.client as unknown as KnexClient;
     steps.push({ step: 'pool acquire + release (knex)', us: await timeAsync(async () => client.releaseConnection(await client.acquireConnection())) });
