@@ -1,34 +1,11 @@
 import type { PooledConnection } from '../knex/knex-internals';
+import { systemClock, type Clock } from '../clock';
 import type { Lifecycle } from '../split-core';
 
-/**
- * The time source and timers of the catalog refresher; injectable so tests need no sleeps.
- *
- * @example
- * const timers: CatalogTimers = { now: () => fake.now, setTimeout: fake.set, clearTimeout: fake.clear };
- */
-export interface CatalogTimers {
-  now(): number;
-  /** Must not keep the process alive (the real one is `unref()`ed). */
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/**
- * Node's timers, unref'd: a pending catalog refresh never keeps a process alive.
- *
- * @example
- * new CatalogRefresher({ load, refreshMs: 60_000, timers: realTimers, onFailure });
- */
-export const realTimers: CatalogTimers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** The catalog refresher's time source and timers (see {@link Clock}). */
+export type CatalogTimers = Clock;
+/** The real, unref'd timers. */
+export const realTimers: CatalogTimers = systemClock;
 
 /**
  * What a {@link CatalogRefresher} drives.
