@@ -1,18 +1,7 @@
 import { expect } from 'chai';
 import { normalizeCatalogConfig } from '../../lib/catalog';
-import { SplitKnexError } from '../../lib/errors';
 import { splitKnex } from '../../lib';
-
-function configError(fn: () => unknown): SplitKnexError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(SplitKnexError);
-    expect((e as SplitKnexError).code).to.equal('ESPLIT_CONFIG');
-    return e as SplitKnexError;
-  }
-  throw new Error('expected a config error');
-}
+import { configError } from '../support/expect-config-error';
 
 describe('catalog config', () => {
   it("defaults to 'auto' with replicas and to off without, with a 60 s interval", () => {

@@ -1,17 +1,6 @@
 import { expect } from 'chai';
 import { normalizeConfig } from '../../lib/config';
-import { SplitKnexError } from '../../lib/errors';
-
-function configError(fn: () => unknown): SplitKnexError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(SplitKnexError);
-    expect((e as SplitKnexError).code).to.equal('ESPLIT_CONFIG');
-    return e as SplitKnexError;
-  }
-  throw new Error('expected a config error');
-}
+import { configError } from '../support/expect-config-error';
 
 describe('normalizeConfig', () => {
   const base = { client: 'pg', connection: 'postgres://app:pw@p:5432/app' };

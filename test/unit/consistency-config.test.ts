@@ -1,17 +1,7 @@
 import { expect } from 'chai';
-import { splitKnex, SplitKnexError, type SplitKnexConfig } from '../../lib';
+import { splitKnex, type SplitKnexConfig } from '../../lib';
 import { normalizeConsistencyConfig } from '../../lib/consistency/consistency-config';
-
-function configErrorOf(fn: () => unknown): SplitKnexError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(SplitKnexError);
-    expect((err as SplitKnexError).code).to.equal('ESPLIT_CONFIG');
-    return err as SplitKnexError;
-  }
-  throw new Error('expected a config error');
-}
+import { configError as configErrorOf } from '../support/expect-config-error';
 
 describe('consistency config (sticky, lag)', () => {
   it('defaults to LSN mode, a 2 s fallback window, no wait, global scope, 1 s polls and no lag limits', () => {

@@ -1,18 +1,7 @@
 import { expect } from 'chai';
-import { SplitKnexError } from '../../lib';
 import { HEALTH_DEFAULTS, normalizeHealthConfig } from '../../lib/health/health-config';
 import { splitKnex } from '../../lib/split-knex';
-
-function configError(fn: () => unknown): SplitKnexError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(SplitKnexError);
-    expect((err as SplitKnexError).code).to.equal('ESPLIT_CONFIG');
-    return err as SplitKnexError;
-  }
-  throw new Error('expected a config error');
-}
+import { configError } from '../support/expect-config-error';
 
 describe('health config', () => {
   it('has documented defaults: 1 s interval, 1 s probe timeout, 2 failures, backoff capped at 2 intervals, 5 s connect timeout', () => {
