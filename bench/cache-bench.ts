@@ -13,6 +13,7 @@ import { describeBuilder } from '../lib/knex/describe-builder';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';
 import { coreOf } from '../lib/knex/split-client-marks';
 import type { Cluster } from '../test/support/cluster';
+import { splitConfigFor } from '../test/support/split-db';
 
 /** One read shape: microseconds per read in each mode (median round). */
 export interface CacheBenchLine {
@@ -50,13 +51,10 @@ const PER_ROUND = 60;
  * console.log(formatCacheBench(result));
  */
 export async function benchCache(cluster: Cluster): Promise<CacheBench> {
-  const make = (cache: boolean): SplitKnex => splitKnex({
-    client: 'pg',
-    connection: cluster.primary.url,
-    replicas: cluster.replicas.map((r) => ({ name: r.name, connection: r.url })),
+  const make = (cache: boolean): SplitKnex => splitKnex(splitConfigFor(cluster, {
     pool: { min: 1, max: 2 },
     ...(cache ? { cache: { max: 10_000, ttlMs: 600_000 } } : {}),
-  });
+  }));
   await cluster.query('primary', `drop table if exists ca_bench; create table ca_bench (id int primary key, name text, email text, score int, created_at timestamptz);
     insert into ca_bench select g, 'user ' || g, 'user' || g || '@example.com', g % 97, '2024-01-01'::timestamptz + g * interval '1 minute' from generate_series(1, 2000) g`);
   await cluster.waitForReplication();

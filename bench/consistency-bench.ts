@@ -10,6 +10,7 @@ import { coreOf } from '../lib/knex/split-client-marks';
 import type { KnexClient } from '../lib/knex/knex-internals';
 import type { Statement } from '../lib/route/statement';
 import type { Cluster } from '../test/support/cluster';
+import { splitConfigFor } from '../test/support/split-db';
 
 /** One measured operation: per-op median time of each mode, and the ratio to plain routing. */
 export interface BenchLine {
@@ -50,13 +51,7 @@ const ROUTES = 400_000;
  * console.log(formatConsistencyBench(result));
  */
 export async function benchConsistency(cluster: Cluster): Promise<ConsistencyBench> {
-  const make = (mode: StickyMode): SplitKnex => splitKnex({
-    client: 'pg',
-    connection: cluster.primary.url,
-    replicas: cluster.replicas.map((r) => ({ name: r.name, connection: r.url })),
-    pool: { min: 1, max: 2 },
-    sticky: { mode, windowMs: 2000 },
-  });
+  const make = (mode: StickyMode): SplitKnex => splitKnex(splitConfigFor(cluster, { pool: { min: 1, max: 2 }, sticky: { mode, windowMs: 2000 } }));
   const dbs = { none: make('none'), lsn: make('lsn'), window: make('window') };
   try {
     await dbs.none.raw('drop table if exists cs_bench; create table cs_bench (id serial primary key, v int not null)');

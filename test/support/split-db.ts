@@ -12,15 +12,24 @@ const open: SplitKnex[] = [];
  * const db = makeDb({ routing: { strategy: 'random' } });
  */
 export function makeDb(extra: Partial<SplitKnexConfig> = {}, cluster: Cluster = getTestCluster()): SplitKnex {
-  const db = splitKnex({
+  const db = splitKnex(splitConfigFor(cluster, { pool: { min: 0, max: 4 }, ...extra }));
+  open.push(db);
+  return db;
+}
+
+/**
+ * The splitKnex config for a harness cluster: its primary, its replicas by name, and `extra`.
+ *
+ * @example
+ * const db = splitKnex(splitConfigFor(cluster, { sticky: { mode: 'none' } }));
+ */
+export function splitConfigFor(cluster: Cluster, extra: Partial<SplitKnexConfig> = {}): SplitKnexConfig {
+  return {
     client: 'pg',
     connection: cluster.primary.url,
     replicas: cluster.replicas.map((r) => ({ name: r.name, connection: r.url })),
-    pool: { min: 0, max: 4 },
     ...extra,
-  });
-  open.push(db);
-  return db;
+  };
 }
 
 /** Destroys every instance `makeDb` made. */
