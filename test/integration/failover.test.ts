@@ -53,9 +53,9 @@ describe('failover: fault injection on a throwaway cluster', function () {
       pool: { min: 0, max: 8 },
       health: PROBE,
       log: QUIET,
-      // Plain splitting, no background catalog queries: these tests are about failures.
-      // (With read-your-writes on, a read that must see a write it cannot find on a replica
-      // needs the primary, and fails with ESPLIT_PRIMARY_DOWN while the primary is down.)
+      // Plain splitting, no background catalog queries: these tests measure health handling
+      // alone. (With read-your-writes on, a read that must see a write goes to the primary, or,
+      // while the primary is down, to the most caught-up replica: see docs/consistency.md.)
       sticky: { mode: 'none' },
       catalog: false,
       ...extra,
