@@ -14,6 +14,7 @@ import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/kn
 import { coreOf } from '../lib/knex/split-client-marks';
 import type { Cluster } from '../test/support/cluster';
 import { splitConfigFor } from '../test/support/split-db';
+import { runStandalone } from './run-standalone';
 
 /** One read shape: microseconds per read in each mode (median round). */
 export interface CacheBenchLine {
@@ -180,19 +181,4 @@ export function formatCacheBench(b: CacheBench): string {
     + `v8 serialize+deserialize ${c.v8RoundTrip.toFixed(1)} µs; deep-freezing once instead: ${c.deepFreezeOnce.toFixed(1)} µs per store, 0 per hit`].join('\n');
 }
 
-async function main(): Promise<void> {
-  const { startCluster } = await import('../test/support/cluster');
-  const cluster = await startCluster({ replicas: 2 });
-  try {
-    console.log(formatCacheBench(await benchCache(cluster)));
-  } finally {
-    await cluster.destroy();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runStandalone(benchCache, formatCacheBench);

@@ -11,6 +11,7 @@ import type { KnexClient } from '../lib/knex/knex-internals';
 import type { Statement } from '../lib/route/statement';
 import type { Cluster } from '../test/support/cluster';
 import { splitConfigFor } from '../test/support/split-db';
+import { runStandalone } from './run-standalone';
 
 /** One measured operation: per-op median time of each mode, and the ratio to plain routing. */
 export interface BenchLine {
@@ -155,19 +156,4 @@ export function formatConsistencyBench(b: ConsistencyBench): string {
     'routing decision alone, in process (no I/O):', ...routes].join('\n');
 }
 
-async function main(): Promise<void> {
-  const { startCluster } = await import('../test/support/cluster');
-  const cluster = await startCluster({ replicas: 2 });
-  try {
-    console.log(formatConsistencyBench(await benchConsistency(cluster)));
-  } finally {
-    await cluster.destroy();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runStandalone(benchConsistency, formatConsistencyBench);
