@@ -5,7 +5,8 @@ import { createNotesApp, createNotesTable, TOKEN_COOKIE } from '../../examples/e
 import { arrayQueue, createOrdersTable, handleJob, placeOrder, runJobWorker, type Job, type JobOutcome } from '../../examples/job-worker';
 import type { SplitKnex } from '../../lib';
 import { getTestCluster, type NodeInfo } from '../support/cluster';
-import { destroyAll, makeDb } from '../support/split-db';
+import { makeDb } from '../support/split-db';
+import { useLaggingReplica } from '../support/lagging-replica';
 
 // The docs' examples, run against the cluster with the lag replica 300 ms behind: the
 // classic "create, redirect, 404" and "job reads what the request wrote" scenarios.
@@ -15,20 +16,11 @@ describe('consistency: the documented examples', function () {
   let lag: NodeInfo;
   const lagging = (): SplitKnex => makeDb({ replicas: [{ name: lag.name, connection: lag.url }], sticky: { mode: 'lsn' }, lag: { pollIntervalMs: 100 } });
 
-  before(async () => {
-    lag = cluster().lagReplica!;
+  useLaggingReplica(300, async (l) => {
+    lag = l;
     const setup = makeDb();
     await createOrdersTable(setup);
     await createNotesTable(setup);
-    await cluster().waitForReplication(30_000, cluster().replicas.map((r) => r.name));
-    await cluster().setApplyDelay(lag.name, 300);
-  });
-  after(async () => {
-    try {
-      await cluster().setApplyDelay(lag.name, 0);
-    } finally {
-      await destroyAll();
-    }
   });
 
   it('job worker: every job finds the order its request wrote (token), and the report job reads from the replica (reset)', async () => {

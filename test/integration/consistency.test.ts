@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { SplitKnexError, type ConsistencyStats, type SplitKnex, type SplitKnexConfig } from '../../lib';
 import { getTestCluster, type NodeInfo } from '../support/cluster';
 import { sleep } from '../support/cluster/poll';
-import { destroyAll, makeDb } from '../support/split-db';
+import { makeDb } from '../support/split-db';
+import { useLaggingReplica } from '../support/lagging-replica';
 
 // Read-your-writes proven by the database itself: every read says which server answered
 // (inet_server_port(), pg_is_in_recovery()) and whether the row written just before exists.
@@ -56,18 +57,9 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
   const lagging = (extra: Partial<SplitKnexConfig>): SplitKnex =>
     makeDb({ replicas: [{ name: lag.name, connection: lag.url }], lag: { pollIntervalMs: 100 }, ...extra });
 
-  before(async () => {
-    lag = cluster().lagReplica!;
+  useLaggingReplica(300, async (l) => {
+    lag = l;
     await cluster().query('primary', 'drop table if exists cs_items; drop table if exists cs_other; create table cs_items (id serial primary key, v int not null); create table cs_other (id serial primary key, v int not null)');
-    await cluster().waitForReplication(30_000, cluster().replicas.map((r) => r.name));
-    await cluster().setApplyDelay(lag.name, 300);
-  });
-  after(async () => {
-    try {
-      await cluster().setApplyDelay(lag.name, 0);
-    } finally {
-      await destroyAll();
-    }
   });
 
   describe('200 write-then-read pairs per mode', () => {
