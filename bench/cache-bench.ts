@@ -11,7 +11,8 @@ import { splitKnex, type CacheStats, type SplitKnex } from '../lib';
 import { copyResult } from '../lib/cache/copy-result';
 import { describeBuilder } from '../lib/knex/describe-builder';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';
-import { coreOf } from '../lib/knex/split-client-marks';
+import { pipelineOf } from '../lib/knex/split-client-marks';
+import { builderSource } from '../lib/knex/builder-source';
 import type { Cluster } from '../test/support/cluster';
 import { splitConfigFor } from '../test/support/split-db';
 import { runStandalone } from './run-standalone';
@@ -98,7 +99,7 @@ export async function benchCache(cluster: Cluster): Promise<CacheBench> {
       const hitUs = median(rounds.hit);
       const missUs = median(rounds.miss);
       const result = await shape.run(plain, 1, false);
-      const missInProcessUs = missPathUs((id) => shape.run(cached, id, true) as unknown as BuilderInternals, cached, result, 100_000 + lines.length * 100_000);
+      const missInProcessUs = await missPathUs((id) => shape.run(cached, id, true) as unknown as BuilderInternals, cached, result, 100_000 + lines.length * 100_000);
       lines.push({ what: shape.what, replicaUs, hitUs, missUs, hitSpeedup: replicaUs / hitUs, missOverheadUs: missUs - replicaUs, missInProcessUs });
     }
     const stats = cached.stats().cache as CacheStats;
@@ -111,22 +112,22 @@ export async function benchCache(cluster: Cluster): Promise<CacheBench> {
 
 // The hook's work for a miss, without I/O: compile and route as the runner does, then lookup
 // and store (ids above the table's, so every key is new). Compile and route are timed apart and subtracted.
-function missPathUs(build: (id: number) => BuilderInternals, db: SplitKnex, result: unknown, firstId: number): number {
-  const core = coreOf(db.client as KnexClient)!;
+async function missPathUs(build: (id: number) => BuilderInternals, db: SplitKnex, result: unknown, firstId: number): Promise<number> {
+  const pipeline = pipelineOf(db.client as KnexClient)!;
   const n = 2000;
   const prepared = Array.from({ length: n }, (_, i) => {
     const builder = build(firstId + i);
     const compiled = builder.toSQL() as CompiledQuery;
     const statement = describeBuilder(builder, compiled);
-    const decision = core.router.route(statement);
+    const decision = pipeline.router.route(statement);
     if (decision instanceof Promise) throw new Error('the bench expects synchronous routing');
     return { builder, compiled, statement, decision };
   });
   const start = performance.now();
   for (const p of prepared) {
-    const ticket = core.resultCache!.lookup(p.builder, p.statement, p.compiled, p.decision);
+    const ticket = await pipeline.lookup({ statement: p.statement, decision: p.decision, source: builderSource(p.builder, p.compiled) });
     if (ticket === undefined || ticket.hit) throw new Error('expected a cacheable miss');
-    ticket.store(result);
+    ticket.store(result, p.decision.node);
   }
   return ((performance.now() - start) * 1000) / n;
 }

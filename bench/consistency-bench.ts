@@ -6,7 +6,7 @@
 // Run it: npx tsx bench/consistency-bench.ts (starts its own cluster and destroys it).
 import { performance } from 'perf_hooks';
 import { splitKnex, type SplitKnex, type StickyMode } from '../lib';
-import { coreOf } from '../lib/knex/split-client-marks';
+import { pipelineOf } from '../lib/knex/split-client-marks';
 import type { KnexClient } from '../lib/knex/knex-internals';
 import type { Statement } from '../lib/route/statement';
 import type { Cluster } from '../test/support/cluster';
@@ -126,7 +126,7 @@ function routeNs(dbs: Record<Mode, SplitKnex>): Record<Mode, number> {
   const batch = ROUTES / 20;
   for (let r = 0; r < 20; r++) {
     for (const mode of rotate(modes, r)) {
-      const core = coreOf(dbs[mode].client as unknown as KnexClient)!;
+      const core = pipelineOf(dbs[mode].client as unknown as KnexClient)!;
       const began = performance.now();
       for (let i = 0; i < batch; i++) {
         if (core.router.route(statement) instanceof Promise) throw new Error('the bench expects the cached (synchronous) path');

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { SplitKnex } from '../lib';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';
 import { describeBuilder } from '../lib/knex/describe-builder';
-import type { SplitCore } from '../lib/split-core';
+import type { Pipeline } from '../lib/pipeline';
 
 /** One step of the per-statement path, timed alone. */
 export interface HotPathStep {
@@ -46,19 +46,19 @@ export async function timeSteps(q: Knex, isSplit: boolean): Promise<HotPathStep[
     steps.push({ step: 'pool acquire + release (knex)', us: await timeAsync(async () => client.releaseConnection(await client.acquireConnection())) });
     return steps;
   }
-  const core = ((q as SplitKnex).client as unknown as { _splitKnexCore: SplitCore })._splitKnexCore;
+  const core = ((q as SplitKnex).client as unknown as { _splitKnexPipeline: Pipeline })._splitKnexPipeline;
   const builder = q('bench_items').where({ id: 42 }).first() as unknown as BuilderInternals;
   const compiled = builder.toSQL() as CompiledQuery;
   const statement = describeBuilder(builder, compiled);
   steps.push(
     { step: 'describeBuilder (statement facts)', us: time(() => describeBuilder(builder, compiled)) },
-    { step: 'classifier.classify (memoized)', us: time(() => core.classifier.classify(statement.sql, core.classifyOptions())) },
+    { step: 'classify (memoized)', us: time(() => core.router.classifyOnly(statement)) },
     { step: 'router.route (classify + read policies + selector)', us: time(() => core.router.route(statement)) },
   );
-  for (const policy of core.router.policies) {
-    steps.push({ step: `  read policy ${policy.name}`, us: time(() => policy.check(statement, core.replicas)) });
+  for (const policy of core.router.readPolicies) {
+    steps.push({ step: `  read policy ${policy.name}`, us: time(() => policy.check(statement, core.router.replicas)) });
   }
-  const replica = core.replicas[0]!;
+  const replica = core.router.replicas[0]!;
   steps.push({ step: 'node.acquire + release (split-knex)', us: await timeAsync(async () => replica.release(await replica.acquire())) });
   return steps;
 }

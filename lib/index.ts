@@ -15,7 +15,8 @@ export type { SplitKnexConfig, ReplicaConfig, RoutingConfig, RoutingStrategy } f
 export type { Statement, RouteTarget } from './route/statement';
 export type { NodeInfo, NodeRole, NodeState } from './route/node';
 export type { ReplicaSelectorFn } from './route/replica-selector';
-export type { RouteEvent, MisrouteEvent } from './split-core';
+export type { RouteEvent, MisrouteEvent } from './pipeline';
+export type { LifecycleState } from './lifecycle';
 export type { SplitKnexStats, NodeStats, RoleTotals } from './stats';
 export { formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorCheck, CheckStatus, NodeFacts, RoutingFacts, ServerIdentity, PoolerFacts } from './doctor';

@@ -1,20 +1,26 @@
 import type { Knex } from 'knex';
-import { SqlClassifier } from './classify';
-import { normalizeConfig, type NormalizedConfig, type SplitKnexConfig } from './config';
+import { BackgroundLinks } from './background/background-links';
+import { ConnectionResolver } from './background/connection-resolver';
+import { SqlClassifier, type ClassifyOptions, type SqlClassification } from './classify';
+import { clockFrom } from './clock';
+import { normalizeConfig, type SplitKnexConfig } from './config';
+import { SplitKnexError } from './errors';
+import { prepareNodeConnections } from './health/node-connections';
 import { boundInstance } from './knex/bound-instance';
-import { ClientPG, makeKnex, Migrator, Seeder, type KnexClient } from './knex/knex-internals';
-import { CORE, SplitClient } from './knex/split-client';
+import { ClientPG, makeKnex, Migrator, Seeder } from './knex/knex-internals';
+import { SplitClient, PIPELINE } from './knex/split-client';
 import type { BoundTarget } from './knex/split-client-marks';
+import { InstanceLifecycle } from './lifecycle';
+import { Pipeline, type MisrouteEvent, type RouteEvent } from './pipeline';
+import { misrouteRetry } from './route/misroute-retry';
 import { Node } from './route/node';
 import { createSelector } from './route/replica-selector';
 import { RequestScope } from './route/request-scope';
 import { Router } from './route/router';
 import { statementClassifier } from './route/statement-classifier';
-import { SplitCore, type MisrouteEvent, type RouteEvent } from './split-core';
 import { collectStats, type SplitKnexStats } from './stats';
-import { SplitKnexError } from './errors';
-import { installSubsystems } from './subsystems';
-import { prepareNodeConnections } from './health/node-connections';
+import type { Subsystem, SubsystemContext } from './subsystem';
+import { SUBSYSTEMS } from './subsystems';
 
 /**
  * A Knex instance that routes: everything knex offers, plus the escape hatches and
@@ -27,6 +33,16 @@ export interface SplitKnex<TRecord extends {} = any, TResult = any[]> extends Kn
   replica(name?: string): Knex<TRecord, TResult>;
   /** Runs `fn`; every query in its async scope goes to the primary. */
   usePrimary<T>(fn: () => T | Promise<T>): Promise<T>;
+  /**
+   * Starts background work now (it otherwise starts with the first query) and resolves once
+   * the catalog and the replicas' positions are loaded: a warm instance before traffic.
+   * Rejects with `ESPLIT_DESTROYED` after `destroy()`.
+   *
+   * @example
+   * const db = splitKnex(config);
+   * await db.ready(); // catalog loaded, replica positions known
+   */
+  ready(): Promise<void>;
   /** Per-node and per-role counters; no secrets. */
   stats(): SplitKnexStats;
   on(event: 'route', listener: (event: RouteEvent) => void): this;
@@ -34,8 +50,13 @@ export interface SplitKnex<TRecord extends {} = any, TResult = any[]> extends Kn
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+// Names a knex instance already has (or knex routes through): no subsystem method may take them.
+const KNEX_NAMES = new Set(['context', 'client', 'userParams', 'schema', 'migrate', 'seed', 'fn', 'raw', 'ref', 'transaction',
+  'transactionProvider', 'destroy', 'initialize', 'batchInsert', 'queryBuilder', 'withUserParams', 'on', 'emit']);
+
 /**
- * Builds a routing Knex instance from a knexfile entry plus `replicas`.
+ * Builds a routing Knex instance from a knexfile entry plus `replicas`. Nothing connects,
+ * and no `connection` provider is called, until the first query or `db.ready()`.
  *
  * @example
  * const db = splitKnex({
@@ -50,38 +71,95 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   const n = normalizeConfig(config);
   // Connect timeouts, and a multi-host primary that follows the host answering read-write.
   const connections = prepareNodeConnections(n);
-  const facadeClient = new SplitClient({ ...n.knexConfig, connection: connections.primary, pool: n.primary.pool });
-  const primary = new Node(n.primary.name, 'primary', 0, facadeClient);
-  const replicas = n.replicas.map((spec, i) => new Node(spec.name, 'replica', spec.weight, nodeClient(n, connections.replicas[i], spec.pool)));
+  const primaryResolver = new ConnectionResolver(connections.primary);
+  const facadeClient = new SplitClient({ ...n.knexConfig, connection: primaryResolver.forPool(), pool: n.primary.pool });
+  const primary = new Node(n.primary.name, 'primary', 0, facadeClient, primaryResolver);
+  const replicas = n.replicas.map((spec, i) => {
+    const resolver = new ConnectionResolver(connections.replicas[i]);
+    return new Node(spec.name, 'replica', spec.weight, new ClientPG({ ...n.knexConfig, connection: resolver.forPool(), pool: spec.pool }), resolver);
+  });
+  const nodes = [primary, ...replicas];
 
   const scope = new RequestScope();
   const classifier = new SqlClassifier({ cacheSize: n.routing.classifierCacheSize, readOnlyFunctions: n.routing.readOnlyFunctions });
-  let core: SplitCore | undefined;
+  let subsystems: readonly Subsystem[] = [];
+  const options = classifyOptionsOf(() => subsystems);
+  // Routed classifications pass the subsystems' observers (the catalog counts what it decided).
+  const classify = statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run));
   const router = new Router({
     primary,
     replicas,
     selector: createSelector(n.routing.strategy),
-    classify: statementClassifier(classifier, () => core?.classifyOptions()),
+    classify,
     fallback: n.routing.fallback,
     forcePrimary: () => scope.current()?.forcePrimary === true,
   });
-  core = new SplitCore(primary, replicas, router, classifier, scope, n.routing);
-  for (const node of core.nodes) node.core = core;
-  (facadeClient as unknown as { [CORE]: SplitCore })[CORE] = core;
 
   const db = makeKnex(facadeClient) as unknown as SplitKnex;
-  core.emitter = db;
-  attachMethods(db, core, facadeClient);
-  installSubsystems(db, core, n);
-  core.start();
+  const links = new BackgroundLinks(nodes.map((node) => [node, node.resolver] as const), { timeoutMs: connections.health.timeoutMs });
+  let pipeline: Pipeline | undefined;
+  const ctx: SubsystemContext = {
+    config: n, nodes, primary, replicas, router, classifier, scope, links,
+    clock: clockFrom(n.raw.clock),
+    classifyOptions: options,
+    events: db,
+    instance: db,
+    emit: (event, payload) => (pipeline === undefined ? db.emit(event, payload) : pipeline.emit(event, payload)),
+    logger: facadeClient.logger as SubsystemContext['logger'],
+  };
+  subsystems = Object.freeze(SUBSYSTEMS.map((make) => make(ctx)));
+  router.compose(
+    subsystems.flatMap((s) => s.readPolicies ?? []),
+    subsystems.flatMap((s) => (s.writerGuard === undefined ? [] : [s.writerGuard])),
+  );
+  const lifecycle = new InstanceLifecycle(subsystems.flatMap((s) => (s.background === undefined ? [] : [s.background])), links);
+  const classifyInTransaction = statementClassifier(classifier, () => options(true));
+  pipeline = new Pipeline({
+    router, subsystems, lifecycle, events: db,
+    classifyPinned: classifyInTransaction,
+    coreRetries: [misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a))],
+    logger: facadeClient.logger,
+  });
+  (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
+
+  attachMethods(db, pipeline, facadeClient, scope, () => collectStats({ pipeline: pipeline!, nodes, subsystems, links }));
+  for (const s of subsystems) {
+    for (const [name, method] of Object.entries(s.methods ?? {})) {
+      if (KNEX_NAMES.has(name) || name in db) throw new Error(`split-knex: subsystem ${s.name} would shadow db.${name}`);
+      Object.defineProperty(db, name, { value: method, enumerable: true, configurable: true, writable: true });
+    }
+  }
   return db as unknown as SplitKnex<TRecord, TResult>;
 }
 
-function nodeClient(n: NormalizedConfig, connection: unknown, pool: Knex.PoolConfig | undefined): KnexClient {
-  return new ClientPG({ ...n.knexConfig, connection, pool });
+// The classification options in force: the subsystems' inputs (the catalog) merged, cached
+// while those inputs are the same objects (this runs for every statement).
+function classifyOptionsOf(subsystems: () => readonly Subsystem[]): (inTransaction?: boolean) => ClassifyOptions {
+  const cache: Array<{ parts: unknown[]; value: ClassifyOptions } | undefined> = [undefined, undefined];
+  return (inTransaction = false) => {
+    const parts = subsystems().map((s) => s.classifyOptions?.());
+    const i = inTransaction ? 1 : 0;
+    const hit = cache[i];
+    if (hit !== undefined && hit.parts.length === parts.length && hit.parts.every((p, k) => p === parts[k])) return hit.value;
+    const value: ClassifyOptions = Object.assign({}, ...parts.filter((p) => p !== undefined), { inTransaction });
+    cache[i] = { parts, value };
+    return value;
+  };
 }
 
-function attachMethods(db: SplitKnex, core: SplitCore, facadeClient: KnexClient): void {
+function observed(subsystems: readonly Subsystem[], classify: () => SqlClassification): SqlClassification {
+  let run = classify;
+  for (const s of subsystems) {
+    const observe = s.observeClassification;
+    if (observe !== undefined) {
+      const inner = run;
+      run = () => observe(inner);
+    }
+  }
+  return run();
+}
+
+function attachMethods(db: SplitKnex, pipeline: Pipeline, facadeClient: SplitClient, scope: RequestScope, stats: () => SplitKnexStats): void {
   const bound = new Map<string, Knex>();
   const boundTo = (key: string, target: BoundTarget): Knex => {
     let instance = bound.get(key);
@@ -101,20 +179,20 @@ function attachMethods(db: SplitKnex, core: SplitCore, facadeClient: KnexClient)
   // the migrator's reads of its own tables must see what it just wrote.
   Object.defineProperty(db, 'migrate', { get: () => new Migrator(boundTo('primary', 'primary')), configurable: true });
   Object.defineProperty(db, 'seed', { get: () => new Seeder(boundTo('primary', 'primary')), configurable: true });
+  const replicas = pipeline.router.replicas;
   Object.assign(db, {
     replica(name?: string): Knex {
       if (name === undefined) return boundTo('*', 'replica');
-      const node = core.replicas.find((r) => r.name === name);
+      const node = replicas.find((r) => r.name === name);
       if (node === undefined) {
-        throw new SplitKnexError('ESPLIT_CONFIG', `split-knex: no replica named ${JSON.stringify(name)} (have: ${core.replicas.map((r) => r.name).join(', ') || 'none'})`);
+        throw new SplitKnexError('ESPLIT_CONFIG', `split-knex: no replica named ${JSON.stringify(name)} (have: ${replicas.map((r) => r.name).join(', ') || 'none'})`);
       }
       return boundTo(`=${name}`, node);
     },
     usePrimary<T>(fn: () => T | Promise<T>): Promise<T> {
-      return core.scope.run({ forcePrimary: true }, async () => fn());
+      return scope.run({ forcePrimary: true }, async () => fn());
     },
-    stats(): SplitKnexStats {
-      return collectStats(core);
-    },
+    ready: (): Promise<void> => pipeline.lifecycle.ready(),
+    stats,
   });
 }

@@ -1,5 +1,10 @@
+import type { BackgroundLinks } from './background/background-links';
+import type { LinkStats } from './background/background-link';
+import { poolCounts, type PoolCounts } from './knex/node-pool';
+import type { LifecycleState } from './lifecycle';
+import type { Pipeline } from './pipeline';
 import type { Node, NodeRole, NodeState } from './route/node';
-import type { SplitCore } from './split-core';
+import type { Subsystem } from './subsystem';
 
 /** One node's counters, as `db.stats()` reports them. Never contains connection strings. */
 export interface NodeStats {
@@ -11,9 +16,9 @@ export interface NodeStats {
   writes: number;
   errors: number;
   inFlight: number;
-  pool: { used: number; free: number; pendingAcquires: number; pendingCreates: number };
+  /** The application's pool for this node. */
+  pool: PoolCounts;
   lastError: string | undefined;
-  [extra: string]: unknown;
 }
 
 /** Summed counters of all nodes in one role. */
@@ -26,6 +31,18 @@ export interface RoleTotals {
   inFlight: number;
 }
 
+/**
+ * split-knex's own connections, beside the application's pools: at most one background
+ * connection per node (probes, position polls, catalog loads), plus the cache's LISTEN
+ * connection when `cache.invalidation` is `'notify'`.
+ */
+export interface BackgroundStats {
+  /** `created` (nothing started or connected yet), `running`, `destroyed`. */
+  state: LifecycleState;
+  /** One line per node. */
+  connections: LinkStats[];
+}
+
 /** What `db.stats()` returns. */
 export interface SplitKnexStats {
   nodes: NodeStats[];
@@ -36,17 +53,27 @@ export interface SplitKnexStats {
   retries: number;
   /** Reads that went to the primary, by cause (`fallback`, `usePrimary`, `hint`, `sticky`, `lag`, …). */
   primaryReads: Record<string, number>;
+  background: BackgroundStats;
+  /** Each subsystem's section, by its name (`health`, `consistency`, `catalog`, `cache`). */
   [section: string]: unknown;
+}
+
+/** What {@link collectStats} reads. */
+export interface StatsSources {
+  pipeline: Pipeline;
+  nodes: readonly Node[];
+  subsystems: readonly Subsystem[];
+  links: BackgroundLinks;
 }
 
 /**
  * Builds the `stats()` snapshot from the nodes' counters and the subsystems' sections.
  *
  * @example
- * const s = collectStats(core); s.totals.replica.reads
+ * const s = collectStats({ pipeline, nodes, subsystems, links }); s.totals.replica.reads
  */
-export function collectStats(core: SplitCore): SplitKnexStats {
-  const nodes = core.nodes.map(nodeStats);
+export function collectStats(sources: StatsSources): SplitKnexStats {
+  const nodes = sources.nodes.map(nodeStats);
   const totals = { primary: emptyTotals(), replica: emptyTotals() };
   for (const n of nodes) {
     const t = totals[n.role];
@@ -57,16 +84,17 @@ export function collectStats(core: SplitCore): SplitKnexStats {
     t.errors += n.errors;
     t.inFlight += n.inFlight;
   }
+  const { pipeline } = sources;
   const stats: SplitKnexStats = {
-    nodes, totals, misroutes: core.misroutes, retries: core.retries,
-    primaryReads: Object.fromEntries(core.router.primaryReads),
+    nodes, totals, misroutes: pipeline.misroutes, retries: pipeline.retries,
+    primaryReads: Object.fromEntries(pipeline.router.primaryReads),
+    background: { state: pipeline.lifecycle.state, connections: sources.links.stats() },
   };
-  for (const [name, section] of core.statsSections) stats[name] = section();
+  for (const s of sources.subsystems) if (s.stats !== undefined) stats[s.name] = s.stats();
   return stats;
 }
 
 function nodeStats(node: Node): NodeStats {
-  const pool = node.client.pool;
   return {
     name: node.name,
     role: node.role,
@@ -76,9 +104,7 @@ function nodeStats(node: Node): NodeStats {
     writes: node.writes,
     errors: node.errors,
     inFlight: node.inFlight,
-    pool: pool === undefined
-      ? { used: 0, free: 0, pendingAcquires: 0, pendingCreates: 0 }
-      : { used: pool.numUsed(), free: pool.numFree(), pendingAcquires: pool.numPendingAcquires(), pendingCreates: pool.numPendingCreates() },
+    pool: poolCounts(node.client),
     lastError: node.lastError,
   };
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'crypto';
 import createDebug from 'debug';
 import { LRUCache } from 'lru-cache';
-import type { PooledConnection } from '../knex/knex-internals';
-import type { SplitCore, WriteInfo } from '../split-core';
+import type { Queryable } from '../background/background-link';
+import type { ClassifyOptions } from '../classify';
+import type { Node } from '../route/node';
+import type { CommittedWrite } from '../subsystem';
 import type { NormalizedCacheConfig } from './cache-config';
 import type { CacheStore } from './cache-store';
 import type { CacheCounters } from './cache-stats';
@@ -19,22 +21,24 @@ const debug = createDebug('split-knex:cache');
 const LSN_SQL = `select (${REACHABLE_INSERT_POSITION})::text as lsn`;
 const NOTIFY_SQL = `select pg_catalog.pg_notify($1, $2 || s.n::text || $3), s.n::text as lsn
   from (select ${REACHABLE_INSERT_POSITION} as n) s`;
-const MAX_TRACKED_CONNECTIONS = 10_000;
-
-interface QueryEvent {
-  __knexUid?: unknown;
-  sql?: unknown;
-  splitKnex?: { role?: string };
-}
 
 interface PgQueryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
+/** What the invalidator needs of the instance. */
+export interface InvalidatorDeps {
+  /** The node writes go to now. */
+  writer(): Node;
+  /** A node's background connection. */
+  link(node: Node): Queryable;
+  classifyOptions(): ClassifyOptions;
+  readOnlyFunctions: readonly string[];
+}
+
 /**
- * Turns committed writes into invalidations: works out what each statement run on the
- * primary can change (from knex's `query` events, per connection, so a transaction's
- * statements add up until COMMIT), takes the primary's WAL position right after the commit
+ * Turns committed writes into invalidations: works out what the write's statements can
+ * change (a transaction's writing statements, as the pipeline recorded them), takes the primary's WAL position right after the commit
  * (and publishes with NOTIFY in the same round trip), then bumps the tags' generations in
  * the store. Also applies other instances' invalidations.
  *
@@ -47,12 +51,11 @@ export class CacheInvalidator {
   lastLsn = 0;
   /** Invalidations whose WAL position is not known yet: caching waits for them. */
   pending = 0;
-  private readonly effects = new Map<string, WriteEffect>();
   private readonly effectMemo = new LRUCache<string, WriteEffect>({ max: 1000 });
   private stopped = false;
 
   constructor(
-    private readonly core: SplitCore,
+    private readonly deps: InvalidatorDeps,
     private readonly config: NormalizedCacheConfig,
     private readonly store: CacheStore,
     private readonly catalog: RelationCatalog,
@@ -60,52 +63,22 @@ export class CacheInvalidator {
     private readonly emit: (event: CacheEvent) => void,
   ) {}
 
-  /** knex `query` listener: notes what a statement on the primary may change, by connection. */
-  noteQuery(obj: QueryEvent): void {
-    const uid = obj?.__knexUid;
-    if (typeof uid !== 'string' || typeof obj.sql !== 'string' || obj.splitKnex?.role === 'replica') return;
-    const effect = this.effectOf(obj.sql);
-    const prev = this.effects.get(uid);
-    if (prev === undefined && this.effects.size >= MAX_TRACKED_CONNECTIONS) {
-      // Entries of connections whose writes failed or rolled back linger; drop the oldest.
-      const oldest = this.effects.keys().next().value;
-      if (oldest !== undefined) this.effects.delete(oldest);
-    }
-    this.effects.set(uid, prev === undefined ? effect : widerEffect(prev, effect));
-  }
-
-  /** The write hook: runs after an autocommit write, or at COMMIT. */
-  async onWrite(info: WriteInfo): Promise<void> {
-    const uid = info.connection.__knexUid;
-    const seen = uid === undefined ? undefined : this.effects.get(uid);
-    if (uid !== undefined) this.effects.delete(uid);
-    const effect = seen ?? this.effectWithoutEvents(info);
+  /** The after-commit effect: runs after an autocommit write, or at COMMIT. */
+  async onWrite(info: CommittedWrite): Promise<void> {
+    let effect: WriteEffect = info.statements.length === 0 ? (info.broad ? 'broad' : 'tables') : 'quiet';
+    for (const sql of info.statements) effect = widerEffect(effect, this.effectOf(sql));
     if (effect === 'quiet') return;
     let tags: string[] | undefined;
     if (effect === 'tables' && !info.broad && info.tables.length > 0) {
       tags = this.catalog.graph?.writeTags(info.tables, this.config.trustTriggers);
     }
-    await this.invalidateOn(info.connection, tags, effect === 'ddl', info.commitPosition);
-  }
-
-  // No query events seen for this connection: the runner's SQL for an autocommit write, else
-  // the core's view (a transaction's `sql` holds only its DDL / unknown-table statements).
-  private effectWithoutEvents(info: WriteInfo): WriteEffect {
-    if (info.sql !== undefined && !info.inTransaction) return this.effectOf(info.sql);
-    if (!info.broad) return 'tables';
-    return info.sql === undefined ? 'broad' : widerEffect('broad', this.effectOf(info.sql));
+    await this.invalidateOn(info, tags, effect === 'ddl', info.commitPosition);
   }
 
   /** `db.invalidateCache()`: what a write to `tables` (or to everything) would invalidate. */
   async invalidateTables(tables: readonly string[] | undefined): Promise<void> {
     const tags = tables === undefined ? undefined : this.catalog.graph?.writeTags(tables, this.config.trustTriggers);
-    const node = this.core.router.writer();
-    const connection = await node.acquire();
-    try {
-      await this.invalidateOn(connection, tags, false);
-    } finally {
-      await node.release(connection);
-    }
+    await this.invalidateOn(this.deps.link(this.deps.writer()), tags, false);
   }
 
   /** A NOTIFY payload from the channel. */
@@ -130,11 +103,11 @@ export class CacheInvalidator {
   }
 
   private async invalidateOn(
-    connection: PooledConnection, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
+    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
   ): Promise<void> {
     let lsn: number | undefined;
     try {
-      lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl, position);
+      lsn = await this.publish(connection, tags, ddl, position);
     } catch (err) {
       debug('WAL position after a write unknown: %s', (err as Error)?.message ?? err);
     }
@@ -148,15 +121,9 @@ export class CacheInvalidator {
 
   private async recover(tags: string[] | undefined, ddl: boolean): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      const node = this.core.router.writer();
       try {
-        const connection = await node.acquire();
-        try {
-          const lsn = await this.publish(connection as unknown as PgQueryable, tags, ddl);
-          await this.apply(tags, lsn, ddl, undefined);
-        } finally {
-          await node.release(connection);
-        }
+        const lsn = await this.publish(this.deps.link(this.deps.writer()), tags, ddl);
+        await this.apply(tags, lsn, ddl, undefined);
         break;
       } catch (err) {
         debug('invalidation retry failed: %s', (err as Error)?.message ?? err);
@@ -202,8 +169,8 @@ export class CacheInvalidator {
   private effectOf(sql: string): WriteEffect {
     let e = this.effectMemo.get(sql);
     if (e === undefined) {
-      const readOnly = new Set(this.core.routing.readOnlyFunctions.map((f) => f.toLowerCase()));
-      const catalog = this.core.classifyOptions().catalog;
+      const readOnly = new Set(this.deps.readOnlyFunctions.map((f) => f.toLowerCase()));
+      const catalog = this.deps.classifyOptions().catalog;
       e = writeEffect(sql, (name, schema) => {
         if (readOnly.has(name) || (schema !== undefined && readOnly.has(`${schema}.${name}`))) return true;
         try {

@@ -4,7 +4,7 @@
  * @example
  * import { MemoryCacheStore, RedisCacheStore } from 'split-knex';
  */
-export { installCache } from './install-cache';
+export { cacheSubsystem } from './install-cache';
 export { normalizeCacheConfig, type CacheConfig, type CacheStrategy, type CacheInvalidation } from './cache-config';
 export type { CacheStore, CachedResult, StoreLookup, TagMarks } from './cache-store';
 export { MemoryCacheStore, type MemoryCacheStoreOptions, type CacheClock } from './memory-cache-store';

@@ -1,7 +1,6 @@
-import type { NormalizedConfig } from '../config';
+import type { Queryable } from '../background/background-link';
 import { configError } from '../errors';
-import type { Lifecycle, SplitCore } from '../split-core';
-import type { SplitKnex } from '../split-knex';
+import type { BackgroundTask, SubsystemFactory } from '../subsystem';
 import { normalizeCacheConfig } from './cache-config';
 import { CacheInvalidator } from './cache-invalidator';
 import { CacheCounters, type CacheStats } from './cache-stats';
@@ -25,27 +24,30 @@ declare module '../split-knex' {
 }
 
 /**
- * The cache subsystem: validates `cache`, and when present installs the runner's result
- * cache hook, the write hook that invalidates after commit, the NOTIFY listener, the
- * relation catalog, the `cache` stats section and `db.invalidateCache()`.
+ * The cache subsystem: validates `cache`, and when present joins the pipeline with the
+ * answer stage (the result cache), an after-commit effect that invalidates, node errors
+ * (a failure between lookup and store voids the store), background work (NOTIFY listener,
+ * relation catalog, replay polls — on background connections), `stats().cache` and
+ * `db.invalidateCache()`.
  *
  * @example
  * // lib/subsystems.ts
- * const SUBSYSTEMS: Subsystem[] = [installCache];
+ * export const SUBSYSTEMS = [healthSubsystem, consistencySubsystem, catalogSubsystem, cacheSubsystem, …];
  */
-export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {
-  const cfg = normalizeCacheConfig(config.raw.cache);
+export const cacheSubsystem: SubsystemFactory = (ctx) => {
+  const cfg = normalizeCacheConfig(ctx.config.raw.cache);
   if (cfg === undefined) {
-    Object.assign(db, { invalidateCache: async (): Promise<void> => undefined });
-    return;
+    return { name: 'cache', stats: () => null, methods: { invalidateCache: async (): Promise<void> => undefined } };
   }
+  const config = ctx.config;
+  const writerLink = (): Queryable => ctx.links.of(ctx.router.writer());
   const clock = clockOf(config.raw.clock);
   const store: CacheStore = cfg.store ?? new MemoryCacheStore({ max: cfg.max, maxBytes: cfg.maxBytes, maxEntryBytes: cfg.maxResultBytes, clock });
   const counters = new CacheCounters();
-  const replay = new ReplayTracker();
+  const replay = new ReplayTracker((node) => ctx.links.of(node));
   let invalidator: CacheInvalidator | undefined;
   const catalog = new RelationCatalog({
-    primary: () => core.router.writer(),
+    primary: writerLink,
     refreshMs: cfg.schemaRefreshMs,
     onChange: (lsn) => void invalidator?.apply(undefined, lsn, false, 'local'),
   });
@@ -56,14 +58,19 @@ export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedC
     if (invalidator !== undefined && invalidator.pending > 0) return 'an invalidation is still being published';
     return undefined;
   };
-  const cache = new ResultCache(core, cfg, store, catalog, replay, counters, closedBecause);
-  invalidator = new CacheInvalidator(core, cfg, store, catalog, counters, (e) => cache.emit(e));
+  const cache = new ResultCache({ classifyOptions: () => ctx.classifyOptions(), events: ctx.events }, cfg, store, catalog, replay, counters, closedBecause);
+  invalidator = new CacheInvalidator({
+    writer: () => ctx.router.writer(),
+    link: (node) => ctx.links.of(node),
+    classifyOptions: () => ctx.classifyOptions(),
+    readOnlyFunctions: config.routing.readOnlyFunctions,
+  }, cfg, store, catalog, counters, (e) => cache.emit(e));
   const inv = invalidator;
 
   if (cfg.invalidation === 'notify') {
     listener = new InvalidationListener({
       channel: cfg.channel,
-      settings: () => listenerSettings(cfg.listenConnection ?? config.primary.connection),
+      settings: async () => listenerSettings(cfg.listenConnection ?? (await ctx.primary.resolver.forBackground())),
       onMessage: (payload) => inv.onRemote(payload),
       // Notifications may have been missed while down: clear on both edges, and require
       // replicas to have replayed everything up to the moment LISTEN took effect.
@@ -81,11 +88,7 @@ export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedC
     });
   }
 
-  core.resultCache = cache;
-  core.writeHooks.push((info) => inv.onWrite(info));
-  core.nodeErrorObservers.push((node) => cache.failures.set(node, (cache.failures.get(node) ?? 0) + 1));
-  db.client.on('query', (obj: unknown) => inv.noteQuery(obj as Parameters<CacheInvalidator['noteQuery']>[0]));
-  const lifecycle: Lifecycle = {
+  const background: BackgroundTask = {
     start() {
       replay.start();
       inv.start();
@@ -102,21 +105,27 @@ export function installCache(db: SplitKnex, core: SplitCore, config: NormalizedC
       if (store.shared !== true) await inv.apply(undefined, inv.lastLsn, false, undefined);
     },
   };
-  core.lifecycles.push(lifecycle);
-  core.statsSections.set('cache', (): CacheStats => {
-    const held = store.stats?.();
-    return {
-      hits: counters.hits, misses: counters.misses, stores: counters.stores, skipped: counters.skipped,
-      entries: held?.entries ?? null, bytes: held?.bytes ?? null,
-      invalidations: { local: counters.local, remote: counters.remote, clears: counters.clears },
-      staleRejections: counters.staleRejections, lagRejections: counters.lagRejections,
-      retryRejections: counters.retryRejections, tooLarge: counters.tooLarge, replayPolls: replay.polls, storeErrors: counters.storeErrors,
-      listener: listener === undefined ? null : { connected: listening, reconnects: listener.reconnects },
-      catalog: { relations: catalog.graph?.size ?? 0, loads: catalog.loads, ready: catalog.graph !== undefined },
-    };
-  });
-  Object.assign(db, { invalidateCache: (tables?: string[]) => inv.invalidateTables(tables) });
-}
+  return {
+    name: 'cache',
+    answer: (request) => cache.lookup(request),
+    afterCommit: (write) => inv.onWrite(write),
+    nodeError: (node) => void cache.failures.set(node, (cache.failures.get(node) ?? 0) + 1),
+    background,
+    stats: (): CacheStats => {
+      const held = store.stats?.();
+      return {
+        hits: counters.hits, misses: counters.misses, stores: counters.stores, skipped: counters.skipped,
+        entries: held?.entries ?? null, bytes: held?.bytes ?? null,
+        invalidations: { local: counters.local, remote: counters.remote, clears: counters.clears },
+        staleRejections: counters.staleRejections, lagRejections: counters.lagRejections,
+        retryRejections: counters.retryRejections, tooLarge: counters.tooLarge, replayPolls: replay.polls, storeErrors: counters.storeErrors,
+        listener: listener === undefined ? null : { connected: listening, reconnects: listener.reconnects },
+        catalog: { relations: catalog.graph?.size ?? 0, loads: catalog.loads, ready: catalog.graph !== undefined },
+      };
+    },
+    methods: { invalidateCache: (tables?: string[]) => inv.invalidateTables(tables) },
+  };
+};
 
 function clockOf(clock: unknown): CacheClock | undefined {
   if (clock === undefined) return undefined;

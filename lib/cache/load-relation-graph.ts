@@ -1,4 +1,4 @@
-import type { PooledConnection } from '../knex/knex-internals';
+import type { Queryable } from '../background/background-link';
 import { RelationGraph, type RelationRow } from './relation-graph';
 
 // One pass over pg_class with everything the cache needs per relation. Views are "opaque"
@@ -38,7 +38,7 @@ interface PgClient {
  * const conn = await primary.acquire();
  * try { graph = await loadRelationGraph(conn) } finally { await primary.release(conn) }
  */
-export async function loadRelationGraph(connection: PooledConnection): Promise<RelationGraph> {
+export async function loadRelationGraph(connection: Queryable): Promise<RelationGraph> {
   const client = connection as unknown as PgClient;
   const rels = await client.query(RELATIONS_SQL);
   const path = await client.query('select pg_catalog.current_schemas(true)::text[] as path');

@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import type { Node } from '../route/node';
+import type { Queryable } from '../background/background-link';
 import { loadRelationGraph } from './load-relation-graph';
 import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
 import type { RelationGraph } from './relation-graph';
@@ -8,8 +8,8 @@ const debug = createDebug('split-knex:cache');
 
 /** Options of a {@link RelationCatalog}. */
 export interface RelationCatalogOptions {
-  /** The node to read the catalog from (the current primary). */
-  primary: () => Node;
+  /** Where to read the catalog: the current primary's background connection. */
+  primary: () => Queryable;
   /** Reload period in ms to notice DDL by other clients; 0 = never. */
   refreshMs: number;
   /** The catalog changed under a loaded graph (DDL by someone else): clear the cache. `lsn`: the primary's position then. */
@@ -25,7 +25,7 @@ export interface RelationCatalogOptions {
  * than the graph in use tells `onChange`.
  *
  * @example
- * const catalog = new RelationCatalog({ primary: () => core.router.writer(), refreshMs: 60_000, onChange });
+ * const catalog = new RelationCatalog({ primary: () => links.of(router.writer()), refreshMs: 60_000, onChange });
  * catalog.start(); catalog.graph?.readTags(relations, false);
  */
 export class RelationCatalog {
@@ -92,19 +92,11 @@ export class RelationCatalog {
   }
 
   private async loadOnce(seq: number): Promise<void> {
-    const node = this.options.primary();
     try {
-      const connection = await node.acquire();
-      let graph: RelationGraph;
-      let lsn: number;
-      try {
-        graph = await loadRelationGraph(connection);
-        const res = await (connection as unknown as { query(s: string): Promise<{ rows: Array<{ lsn: string }> }> })
-          .query(`select (${REACHABLE_INSERT_POSITION})::text as lsn`);
-        lsn = parseLsn(res.rows[0]?.lsn ?? '') || 0;
-      } finally {
-        await node.release(connection);
-      }
+      const connection = this.options.primary();
+      const graph = await loadRelationGraph(connection);
+      const res = await connection.query(`select (${REACHABLE_INSERT_POSITION})::text as lsn`);
+      const lsn = parseLsn(String(res.rows[0]?.lsn ?? '')) || 0;
       this.loads++;
       this.failures = 0;
       if (this.stopped) return;

@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import type { Queryable } from '../background/background-link';
 import type { Node } from '../route/node';
 import { parseLsn, REPLAYED_POSITION } from './lsn';
 
@@ -28,7 +29,12 @@ export class ReplayTracker {
   polls = 0;
 
   // Its own monotonic clock, not the cache's injectable one: a frozen test clock must not stop polls.
-  constructor(private readonly minIntervalMs = 5, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    /** The node's background connection (never the application's pool). */
+    private readonly link: (node: Node) => Queryable,
+    private readonly minIntervalMs = 5,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** True when `node` is known to have replayed `lsn`; otherwise starts a poll and answers false. */
   hasReplayed(node: Node, lsn: number): boolean {
@@ -69,14 +75,9 @@ export class ReplayTracker {
     state.polledAt = this.now();
     this.polls++;
     try {
-      const connection = await node.acquire();
-      try {
-        const res = await (connection as unknown as { query(sql: string): Promise<{ rows: Array<{ lsn: string | null }> }> }).query(REPLAY_SQL);
-        const lsn = parseLsn(res.rows[0]?.lsn ?? '');
-        if (Number.isFinite(lsn) && lsn > state.lsn) state.lsn = lsn;
-      } finally {
-        await node.release(connection);
-      }
+      const res = await this.link(node).query(REPLAY_SQL);
+      const lsn = parseLsn(String(res.rows[0]?.lsn ?? ''));
+      if (Number.isFinite(lsn) && lsn > state.lsn) state.lsn = lsn;
     } catch (err) {
       // A replica that cannot answer keeps its old bound: its results are simply not stored.
       debug('replay position of %s unknown: %s', node.name, (err as Error)?.message ?? err);

@@ -1,13 +1,11 @@
 import createDebug from 'debug';
 import { LRUCache } from 'lru-cache';
 import type { FunctionCatalog } from '../classify';
-import { cacheMarkOf, runUncached } from '../knex/cache-methods';
-import type { BuilderInternals, CompiledQuery } from '../knex/knex-internals';
-import { boundNodeOf } from '../knex/split-client-marks';
+import type { EventEmitter } from 'events';
+import type { ClassifyOptions } from '../classify';
 import type { Node } from '../route/node';
-import type { RouteDecision } from '../route/router';
 import type { Statement } from '../route/statement';
-import type { CacheTicket, ResultCacheHook, SplitCore } from '../split-core';
+import type { Answer, ReadRequest, StatementSource } from '../subsystem';
 import type { NormalizedCacheConfig } from './cache-config';
 import { cacheKey, connectionIdentity, serializeValue } from './cache-key';
 import type { CacheStore, StoreLookup, TagMarks } from './cache-store';
@@ -59,20 +57,22 @@ interface ReadContext {
 }
 
 /**
- * The runner's result-cache hook: decides whether a read may be cached, answers hits,
- * and stores misses only when nothing invalidated their tables while they ran and their
- * replica had replayed the last invalidating write (see docs/caching.md).
+ * The pipeline's answer stage: decides whether a read may be cached, answers hits, and
+ * stores misses only when nothing invalidated their tables while they ran and the replica
+ * that answered had replayed the last invalidating write (see docs/caching.md). With a
+ * store that answers later (Redis) the lookup is a promise; a miss then runs down the same
+ * pipeline as any read (routed once, retried like any read).
  *
  * @internal
  */
-export class ResultCache implements ResultCacheHook {
+export class ResultCache {
   private readonly plans = new LRUCache<string, { graph: RelationGraph; plan: ReadPlan }>({ max: 1000 });
   private readonly identities = new Map<Node, string>();
   /** Failures seen per node (connection or query): a change between lookup and store means a retry may have answered. */
   readonly failures = new Map<Node, number>();
 
   constructor(
-    private readonly core: SplitCore,
+    private readonly instance: { classifyOptions(): ClassifyOptions; events: EventEmitter },
     private readonly config: NormalizedCacheConfig,
     private readonly store: CacheStore,
     private readonly catalog: RelationCatalog,
@@ -82,13 +82,14 @@ export class ResultCache implements ResultCacheHook {
     private readonly closedBecause: () => string | undefined,
   ) {}
 
-  lookup(builder: BuilderInternals, statement: Statement, compiled: CompiledQuery | CompiledQuery[], decision: RouteDecision): CacheTicket | undefined {
-    const mark = cacheMarkOf(builder);
+  lookup(request: ReadRequest): Answer | Promise<Answer> | undefined {
+    const { statement, decision, source } = request;
+    const mark = source.cacheMark;
     if (mark === undefined && this.config.strategy === 'explicit') return undefined;
     if (mark?.mode === 'off') return this.skip('.noCache()', statement.sql);
     if (decision.node.role !== 'replica') return this.skip('routed to the primary', statement.sql);
     if (statement.hint !== undefined) return this.skip(`hint: ${statement.hint}`, statement.sql);
-    if (Array.isArray(compiled)) return this.skip('several statements', statement.sql);
+    if (source.multiple) return this.skip('several statements', statement.sql);
     const closed = this.closedBecause();
     if (closed !== undefined) return this.skip(closed, statement.sql);
     const graph = this.catalog.graph;
@@ -99,7 +100,7 @@ export class ResultCache implements ResultCacheHook {
       if (plan.unknown) this.catalog.unknownRelation();
       return this.skip(plan.refusal, statement.sql);
     }
-    if (clockBinding(compiled.bindings)) return this.skip('a binding reads the clock', statement.sql);
+    if (clockBinding(source.bindings)) return this.skip('a binding reads the clock', statement.sql);
     const scope = this.scopeValue();
     if (scope === undefined) return this.skip('cache.scope gave no value', statement.sql);
 
@@ -108,13 +109,13 @@ export class ResultCache implements ResultCacheHook {
       const own = mark?.mode === 'on' && mark.key !== undefined;
       key = cacheKey({
         identity: this.identityOf(decision.node),
-        searchPath: searchPathOf(builder),
-        route: routeOf(builder),
+        searchPath: searchPathOf(source),
+        route: routeOf(source),
         scope,
-        context: contextOf(builder),
+        context: contextOf(source),
         text: own ? `key:${mark.key}` : statement.sql,
         quotedText: own ? undefined : plan.quotedSql,
-        bindings: own ? undefined : compiled.bindings,
+        bindings: own ? undefined : source.bindings,
       });
     } catch (err) {
       return this.skip(`binding cannot be keyed: ${(err as Error).message}`, statement.sql);
@@ -130,10 +131,15 @@ export class ResultCache implements ResultCacheHook {
       this.storeFailed(err);
       return undefined;
     }
-    return found instanceof Promise ? this.asyncTicket(found, ctx, builder) : this.ticket(found, ctx);
+    return found instanceof Promise
+      ? found.then((f) => this.ticket(f, ctx), (err: unknown) => {
+        this.storeFailed(err);
+        return undefined as unknown as Answer;
+      })
+      : this.ticket(found, ctx);
   }
 
-  private ticket(found: StoreLookup, ctx: ReadContext): CacheTicket {
+  private ticket(found: StoreLookup, ctx: ReadContext): Answer {
     if (found.entry !== undefined) {
       this.counters.hits++;
       this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
@@ -147,35 +153,14 @@ export class ResultCache implements ResultCacheHook {
     const replayed = !this.config.lagGuard || this.replay.hasReplayed(ctx.node, marks.lsn);
     return {
       hit: false,
-      store: (result) => {
-        if (!replayed) this.counters.lagRejections++;
+      store: (result, answeredBy) => {
+        // Retried elsewhere (a failure, a misroute): whatever answered was not asked about.
+        if (answeredBy !== ctx.node || answeredBy.role !== 'replica') this.counters.retryRejections++;
+        else if (!replayed) this.counters.lagRejections++;
         else if ((this.failures.get(ctx.node) ?? 0) !== ctx.failures) this.counters.retryRejections++;
         else void this.put(ctx, marks, result);
       },
     };
-  }
-
-  // Stores that answer later (Redis): the runner gets a promise of the hit, or of the read
-  // run without the cache, whose result is stored once it is known which replica answered.
-  private asyncTicket(found: Promise<StoreLookup>, ctx: ReadContext, builder: BuilderInternals): CacheTicket {
-    const value = found.then(async (lookup) => {
-      if (lookup.entry !== undefined) {
-        this.counters.hits++;
-        this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
-        return lookup.entry.value;
-      }
-      this.counters.misses++;
-      this.emit({ outcome: 'miss', sql: ctx.sql, tags: ctx.tags });
-      const { result, node } = await runUncached(builder);
-      if (node === undefined || node.role !== 'replica') return result;
-      if (this.config.lagGuard && !this.replay.hasReplayed(node, lookup.marks.lsn)) this.counters.lagRejections++;
-      else await this.put({ ...ctx, node }, lookup.marks, result);
-      return result;
-    }, async (err: unknown) => {
-      this.storeFailed(err);
-      return (await runUncached(builder)).result;
-    });
-    return { hit: true, value };
   }
 
   private async put(ctx: ReadContext, marks: TagMarks, result: unknown): Promise<void> {
@@ -204,7 +189,7 @@ export class ResultCache implements ResultCacheHook {
   // What a SQL text reads and whether it may be cached, worked out once per text, catalog
   // version and relation graph (the per-read part is the key and the store).
   private planOf(statement: Statement, graph: RelationGraph): ReadPlan {
-    const catalog = this.core.classifyOptions().catalog;
+    const catalog = this.instance.classifyOptions().catalog;
     const version = catalogVersion(catalog);
     const memoKey = version === undefined || statement.sql.length > 16 * 1024 ? undefined : `${version}\u0000${statement.table ?? ''}\u0000${statement.sql}`;
     const memo = memoKey === undefined ? undefined : this.plans.get(memoKey);
@@ -258,8 +243,8 @@ export class ResultCache implements ResultCacheHook {
 
   /** Emits a `cache` event on the db when someone listens. */
   emit(event: CacheEvent): void {
-    const emitter = this.core.emitter;
-    if (emitter !== undefined && emitter.listenerCount('cache') > 0) emitter.emit('cache', event);
+    const emitter = this.instance.events;
+    if (emitter.listenerCount('cache') > 0) emitter.emit('cache', event);
   }
 }
 
@@ -272,20 +257,19 @@ function builderTable(table: string): RelationRef {
     : { schema: undefined, name, display: name };
 }
 
-function routeOf(builder: BuilderInternals): string {
-  const bound = boundNodeOf(builder.client);
-  return bound === undefined || typeof bound === 'string' ? 'replicas' : `node:${bound.name}`;
+function routeOf(source: StatementSource): string {
+  const bound = source.bound;
+  return bound === undefined || !bound.startsWith('=') ? 'replicas' : `node:${bound.slice(1)}`;
 }
 
-function searchPathOf(builder: BuilderInternals): string {
-  const sp = builder.client.config.searchPath;
+function searchPathOf(source: StatementSource): string {
+  const sp = source.searchPath;
   return sp === undefined ? '' : Array.isArray(sp) ? sp.join(',') : String(sp);
 }
 
-// The query context changes a result only through a postProcessResponse hook.
-function contextOf(builder: BuilderInternals): string {
-  if (typeof builder.client.config.postProcessResponse !== 'function' || builder._queryContext === undefined) return '';
-  return serializeValue(builder._queryContext, 0);
+// The query context changes a result only through a postProcessResponse hook (the source gives it only then).
+function contextOf(source: StatementSource): string {
+  return source.context === undefined ? '' : serializeValue(source.context, 0);
 }
 
 function catalogVersion(catalog: FunctionCatalog | undefined): string | undefined {

@@ -1,7 +1,9 @@
 import createDebug from 'debug';
 import { redactUrl } from '../errors';
-import type { PooledConnection } from '../knex/knex-internals';
-import type { SplitCore, WriteInfo } from '../split-core';
+import type { Queryable } from '../background/background-link';
+import type { ClassifyOptions } from '../classify';
+import type { Node } from '../route/node';
+import type { CommittedWrite } from '../subsystem';
 import type { NormalizedCatalogConfig } from './catalog-config';
 import { isCatalogDdl } from './catalog-ddl';
 import { readCatalog, type CatalogRows } from './catalog-queries';
@@ -60,7 +62,7 @@ export interface CatalogStats {
  * @example
  * const fake: CatalogReader = async () => ({ role: 'app', schemas: ['pg_catalog', 'public'], functions: [], relations: [] });
  */
-export type CatalogReader = (connection: PooledConnection) => Promise<CatalogRows>;
+export type CatalogReader = (connection: Queryable) => Promise<CatalogRows>;
 
 /**
  * The catalog subsystem of one instance: loads the catalog from the primary in the
@@ -68,9 +70,9 @@ export type CatalogReader = (connection: PooledConnection) => Promise<CatalogRow
  * DDL sent through split-knex, and falls back to the conservative rules when it cannot.
  *
  * @example
- * const manager = new CatalogManager(core, normalizeCatalogConfig('auto', true));
- * core.lifecycles.push(manager.refresher);
- * core.writeHooks.push((info) => manager.afterWrite(info));
+ * const manager = new CatalogManager({ writer: () => router.writer(), link: (n) => links.of(n) }, normalizeCatalogConfig('auto', true));
+ * manager.refresher.start();
+ * await manager.afterWrite(committedWrite);
  */
 export class CatalogManager {
   readonly live = new LiveCatalog();
@@ -84,11 +86,15 @@ export class CatalogManager {
   private reads = 0;
   private installedRead = 0;
 
+  private readonly withCatalog: Partial<ClassifyOptions> = { catalog: this.live };
+
   constructor(
-    private readonly core: SplitCore,
+    /** Where loads run: the writer now, over its background connection. */
+    private readonly nodes: { writer(): Node; link(node: Node): Queryable },
     private readonly settings: NormalizedCatalogConfig,
     private readonly timers: CatalogTimers = realTimers,
-    private readonly read: CatalogReader = readCatalog,
+    // readCatalog runs one multi-statement query: any Queryable (a background link, a held connection) will do.
+    private readonly read: CatalogReader = readCatalog as unknown as CatalogReader,
   ) {
     this.refresher = new CatalogRefresher({
       load: (connection, begin) => this.load(connection, begin),
@@ -102,6 +108,17 @@ export class CatalogManager {
     });
   }
 
+  /** The classifier input: the catalog once loaded, nothing before (the conservative rules apply). */
+  classifyOptions(): Partial<ClassifyOptions> | undefined {
+    return this.installed ? this.withCatalog : undefined;
+  }
+
+  /** Resolves once a first load has finished, successfully or not (for `db.ready()`). */
+  async ready(): Promise<void> {
+    if (this.installed || this.failures > 0) return;
+    await this.refresher.refresh().catch(() => undefined);
+  }
+
   /** Whether the classifier uses the catalog now. */
   get active(): boolean {
     return this.installed;
@@ -111,16 +128,15 @@ export class CatalogManager {
    * The write hook: when the write may have changed the catalog, reload it and resolve once
    * the answers include it, so the caller's next query is routed by them. Never rejects.
    */
-  afterWrite(info: WriteInfo): Promise<void> | undefined {
+  afterWrite(info: CommittedWrite): Promise<void> | undefined {
     const r = this.refresher;
-    // With the text we know; without it, a transaction that changed the schema is `broad`.
-    if (info.sql !== undefined ? isCatalogDdl(info.sql) : info.inTransaction && info.broad) r.noteChange();
+    if (info.statements.some((sql) => isCatalogDdl(sql))) r.noteChange();
     if (r.covered >= r.changes) return undefined;
     // No answers in use and none coming: the conservative rules apply, nothing can be stale.
     if (!this.installed && !r.loading) return undefined;
-    // On the write's own connection: it is the primary's, idle, and still held — waiting for
-    // another from the pool could wait for this very one.
-    return r.ensure(r.changes, info.connection).catch(() => undefined);
+    // On the write's own connection: it is the primary's, idle, still held, and has seen the
+    // DDL — the background connection would do too, but this one needs no connect.
+    return r.ensure(r.changes, info).catch(() => undefined);
   }
 
   /**
@@ -167,20 +183,13 @@ export class CatalogManager {
     };
   }
 
-  private async load(held: PooledConnection | undefined, begin: () => void): Promise<void> {
+  private async load(held: Queryable | undefined, begin: () => void): Promise<void> {
     const started = this.timers.now();
     // The writer: after a failover with role discovery it is the new primary.
-    const node = this.core.router.writer();
-    const connection = held ?? (await node.acquire());
-    let rows: CatalogRows;
-    let read: number;
-    try {
-      begin();
-      read = ++this.reads;
-      rows = await this.read(connection);
-    } finally {
-      if (held === undefined) await node.release(connection);
-    }
+    const connection = held ?? this.nodes.link(this.nodes.writer());
+    begin();
+    const read = ++this.reads;
+    const rows = await this.read(connection);
     if (read < this.installedRead) return;
     this.installedRead = read;
     const snapshot = new CatalogSnapshot(rows, this.settings.searchPath);
@@ -188,10 +197,7 @@ export class CatalogManager {
     const changed = this.live.install(snapshot, now);
     this.loads++;
     this.loadMs = now - started;
-    if (!this.installed) {
-      this.core.setClassifyExtras({ catalog: this.live });
-      this.installed = true;
-    }
+    this.installed = true;
     if (debug.enabled) {
       debug('loaded %d functions, %d unlogged relations in %d ms (version %d%s; search_path %s)',
         snapshot.functionCount, snapshot.relationCount, this.loadMs, this.live.version, changed ? ', changed' : '', snapshot.searchPath.join(', '));
@@ -203,10 +209,7 @@ export class CatalogManager {
     this.lastError = redactUrl(err instanceof Error ? err.message : String(err));
     // Answers we know to be stale (a change no load has seen) could misroute: drop them.
     // Otherwise the last good answers stay (the misroute guard catches what they miss).
-    if (knownStale && this.installed) {
-      this.core.setClassifyExtras({ catalog: undefined });
-      this.installed = false;
-    }
+    if (knownStale && this.installed) this.installed = false;
     // Once per run of failures, not once per retry.
     if (consecutive === 1) {
       debug('catalog load failed (%s); %s; retrying in %d ms with backoff', this.lastError,

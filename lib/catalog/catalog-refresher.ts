@@ -1,6 +1,6 @@
-import type { PooledConnection } from '../knex/knex-internals';
+import type { Queryable } from '../background/background-link';
 import { systemClock, type Clock } from '../clock';
-import type { Lifecycle } from '../split-core';
+import type { BackgroundTask as Lifecycle } from '../subsystem';
 
 /** The catalog refresher's time source and timers (see {@link Clock}). */
 export type CatalogTimers = Clock;
@@ -19,7 +19,7 @@ export interface CatalogRefresherOptions {
    * the primary the caller holds) or else on one of the primary's pool; calls `begin()`
    * right before it sends the queries. Rejects when it could not.
    */
-  load(connection: PooledConnection | undefined, begin: () => void): Promise<void>;
+  load(connection: Queryable | undefined, begin: () => void): Promise<void>;
   /** Interval between loads after a success; 0: no interval. */
   refreshMs: number;
   /**
@@ -147,7 +147,7 @@ export class CatalogRefresher implements Lifecycle {
    * that load fails. With `connection` (held by the caller, on the primary) a new load
    * runs on it at once, unless one that covers `seq` is already reading.
    */
-  ensure(seq: number, connection?: PooledConnection): Promise<void> {
+  ensure(seq: number, connection?: Queryable): Promise<void> {
     if (this.covered >= seq) return Promise.resolve();
     const inflight = this.inflight;
     if (connection !== undefined) {
@@ -164,7 +164,7 @@ export class CatalogRefresher implements Lifecycle {
     return this.queued;
   }
 
-  private startLoad(connection?: PooledConnection): Promise<void> {
+  private startLoad(connection?: Queryable): Promise<void> {
     const entry = { seq: Infinity, promise: undefined as unknown as Promise<void> };
     this.lastStart = this.options.timers.now();
     this.waitingForFirst = false;

@@ -8,7 +8,7 @@
  * await db.refreshCatalog();
  * db.stats().catalog; // { state: 'ready', functions: 12, unloggedRelations: 1, ... }
  */
-export { installCatalog } from './install-catalog';
+export { catalogSubsystem } from './install-catalog';
 export { normalizeCatalogConfig, DEFAULT_CATALOG_REFRESH_MS, type CatalogConfig, type CatalogOptions, type NormalizedCatalogConfig } from './catalog-config';
 export { CatalogManager, type CatalogStats, type CatalogReader } from './catalog-manager';
 export { CatalogSnapshot } from './catalog-snapshot';

@@ -1,8 +1,5 @@
-import type { ClassifyOptions, SqlClassification } from '../classify';
 import { isMisrouteError } from '../knex/pg-errors';
-import type { NormalizedConfig } from '../config';
-import type { SplitCore } from '../split-core';
-import type { SplitKnex } from '../split-knex';
+import type { SubsystemFactory } from '../subsystem';
 import { normalizeCatalogConfig } from './catalog-config';
 import { CatalogManager, type CatalogStats } from './catalog-manager';
 
@@ -28,40 +25,40 @@ const OFF: CatalogStats = {
 };
 
 /**
- * The catalog subsystem: validates `catalog`, loads the primary's catalog in the
- * background and gives it to the classifier, reloads it on an interval and after DDL, adds
- * `db.refreshCatalog()` and the `catalog` section of `db.stats()`.
+ * The catalog subsystem: validates `catalog`; loads the primary's catalog on the writer's
+ * background connection and gives it to the classifier (classify options), reloads it on an
+ * interval and after DDL (an after-commit effect on the committing connection, so the
+ * caller's next statement is routed by the new answers), counts the routes it decided,
+ * adds `db.refreshCatalog()` and `stats().catalog`.
  *
  * @example
- * const SUBSYSTEMS: Subsystem[] = [installCatalog];
+ * // lib/subsystems.ts
+ * export const SUBSYSTEMS = [healthSubsystem, consistencySubsystem, catalogSubsystem, …];
  */
-export function installCatalog(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {
-  const settings = normalizeCatalogConfig(config.raw.catalog, config.replicas.length > 0);
+export const catalogSubsystem: SubsystemFactory = (ctx) => {
+  const settings = normalizeCatalogConfig(ctx.config.raw.catalog, ctx.config.replicas.length > 0);
   if (!settings.enabled) {
-    Object.assign(db, { refreshCatalog: (): Promise<void> => Promise.resolve() });
-    core.statsSections.set('catalog', () => ({ ...OFF, routes: { ...OFF.routes } }));
-    return;
+    return {
+      name: 'catalog',
+      stats: () => ({ ...OFF, routes: { ...OFF.routes } }),
+      methods: { refreshCatalog: (): Promise<void> => Promise.resolve() },
+    };
   }
-  const manager = new CatalogManager(core, settings);
-  core.lifecycles.push(manager.refresher);
-  core.writeHooks.push((info) => manager.afterWrite(info));
-  core.statsSections.set('catalog', () => manager.stats());
-  Object.assign(db, { refreshCatalog: (): Promise<void> => manager.refresh() });
-
-  // DDL is seen as it completes on the facade's client, which also hears db.primary's and
-  // transactions' queries; the write hook then waits for a reload that includes it.
-  db.client.on('query-response', (_response: unknown, obj: { sql?: unknown } | undefined) => manager.noteStatement(obj?.sql));
-  db.client.on('query-error', () => manager.refresher.soon());
-  core.nodeErrorObservers.push((node, err, phase) => {
-    if (phase === 'query' && node.role === 'replica' && isMisrouteError(err)) manager.noteMisroute();
-  });
-
-  // Count the routes the catalog decided: wrap this instance's classifier (the router and
-  // the transactions call it) so each routed classification is looked at once, cheaply.
-  const classifier = core.classifier;
-  const classify = classifier.classify.bind(classifier);
-  classifier.classify = (sql: string, options?: ClassifyOptions): SqlClassification =>
-    options?.catalog === manager.live && options.inTransaction !== true
-      ? manager.live.observe(() => classify(sql, options))
-      : classify(sql, options);
-}
+  const manager = new CatalogManager({ writer: () => ctx.router.writer(), link: (node) => ctx.links.of(node) }, settings);
+  return {
+    name: 'catalog',
+    classifyOptions: () => manager.classifyOptions(),
+    // Count the routes the catalog decided: each routed classification is looked at once, cheaply.
+    observeClassification: (classify) => (manager.active ? manager.live.observe(classify) : classify()),
+    // The first statement done lets the first load begin; DDL marks the catalog changed.
+    statementDone: (sql) => manager.noteStatement(sql),
+    nodeError: (node, err, phase) => {
+      if (phase === 'query' && node.role === 'replica' && isMisrouteError(err)) manager.noteMisroute();
+      if (phase === 'query') manager.refresher.soon();
+    },
+    afterCommit: (write) => manager.afterWrite(write),
+    background: { start: () => manager.refresher.start(), ready: () => manager.ready(), stop: () => manager.refresher.stop() },
+    stats: () => manager.stats(),
+    methods: { refreshCatalog: (): Promise<void> => manager.refresh() },
+  };
+};

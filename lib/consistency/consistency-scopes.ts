@@ -47,7 +47,12 @@ export type ConsistencyMiddleware<Req = any, Res = any> = (req: Req, res: Res, n
 export class ConsistencyScopes {
   private readonly global = new ConsistencyState();
 
-  constructor(private readonly scope: RequestScope, private readonly options: ConsistencyOptions) {}
+  constructor(
+    private readonly scope: RequestScope,
+    private readonly options: ConsistencyOptions,
+    /** Told of each token applied (decoded and merged), however it came: runInContext, middleware, applyConsistencyToken. */
+    private readonly onTokenApplied: () => void = () => undefined,
+  ) {}
 
   /** The state statements of the current async context share, if any. */
   current(): ConsistencyState | undefined {
@@ -126,6 +131,7 @@ export class ConsistencyScopes {
   // A token may come from a client: it can only add requirements, and no window lasts
   // longer here than this instance's own windowMs.
   private merge(state: ConsistencyState, s: ConsistencySnapshot): void {
+    this.onTokenApplied();
     const now = this.options.clock.now();
     const latest = now + this.options.windowMs;
     state.merge({

@@ -1,5 +1,5 @@
 // Read-your-writes: scopes, sticky windows, causal reads by WAL position, lag-aware replicas.
-export { installConsistency } from './install-consistency';
+export { consistencySubsystem } from './install-consistency';
 export type { ConsistencyStats } from './install-consistency';
 export type { ConsistencyMethods } from './consistency-methods';
 export type { RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions } from './consistency-scopes';

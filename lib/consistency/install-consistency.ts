@@ -1,14 +1,12 @@
 import { configError } from '../errors';
 import type { Statement } from '../route/statement';
-import type { NormalizedConfig } from '../config';
-import type { SplitCore } from '../split-core';
-import type { SplitKnex } from '../split-knex';
+import type { SubsystemFactory } from '../subsystem';
 import { normalizeConsistencyConfig } from './consistency-config';
 import { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyMethods } from './consistency-methods';
 import { ConsistencyScopes } from './consistency-scopes';
 import { LagPolicy } from './lag-policy';
-import { sqlPositionProbes } from './position-probe';
+import { linkPositionProbes } from './position-probe';
 import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions';
 import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
 import { formatLsn } from './wal-position';
@@ -18,16 +16,16 @@ import { WriteTracker } from './write-tracker';
  * `stats().consistency`.
  *
  * @example
- * const c = db.stats().consistency as ConsistencyStats;
+ * const c = db.stats().consistency;
  * console.log(c.replicas.map((r) => `${r.name}: ${r.lagMs} ms`), c.causalPrimaryReads);
  */
 export interface ConsistencyStats {
   /** The configured `sticky.mode`. */
   mode: string;
-  /** How writes are recorded now: `'window'` when LSN mode fell back. */
+  /** The mode writes are recorded in (the configured one: a failed position read costs one write a window, nothing more). */
   effectiveMode: string;
   scope: string;
-  /** Why LSN capture fell back to windows, if it did. */
+  /** Why the last position read failed, if the last one did (transient). */
   lsnUnavailable: string | null;
   /** The primary's WAL position at the last poll. */
   primaryLsn: string | null;
@@ -50,67 +48,66 @@ export interface ConsistencyStats {
 }
 
 /**
- * The consistency subsystem: validates `sticky` / `lag`, adds the write hook, the sticky
- * and lag read policies, the position poller, `stats().consistency` and the public methods
- * of {@link ConsistencyMethods}.
+ * The consistency subsystem (read-your-writes): validates `sticky` / `lag`; joins the
+ * pipeline with the sticky and lag read policies, an after-commit effect that records each
+ * write's position (or window) in its scope, the background position poller (on each
+ * node's background connection), `stats().consistency` and the methods of
+ * {@link ConsistencyMethods}.
  *
  * @example
  * // lib/subsystems.ts
- * const SUBSYSTEMS: Subsystem[] = [installConsistency];
+ * export const SUBSYSTEMS = [healthSubsystem, consistencySubsystem, …];
  */
-export function installConsistency(db: SplitKnex, core: SplitCore, config: NormalizedConfig): void {
-  const options = normalizeConsistencyConfig(config.raw as Readonly<Record<string, unknown>>);
+export const consistencySubsystem: SubsystemFactory = (ctx) => {
+  const options = normalizeConsistencyConfig(ctx.config.raw as Readonly<Record<string, unknown>>);
   if (options.lag.pollIntervalMs === 0 && (options.lag.maxLagMs !== undefined || options.lag.maxLagBytes !== undefined)) {
     throw configError('lag.pollIntervalMs', 0, 'must be > 0 when lag.maxLagMs or lag.maxLagBytes is set (lag is measured by the background poll)');
   }
   const counters = new ConsistencyCounters();
-  const scopes = new ConsistencyScopes(core.scope, options);
-  // Unusable now: known down, or refused by the health subsystem's writer guard (e.g. it answers as a standby).
+  const scopes = new ConsistencyScopes(ctx.scope, options, () => counters.tokensApplied++);
+  const router = ctx.router;
+  // Unusable now: known down, or refused by a writer guard (e.g. it answers as a standby).
   const primaryDown = (): boolean => {
-    const writer = core.router.currentWriter;
-    return writer.state === 'down' || core.router.writerGuard?.(writer) !== undefined;
+    const writer = router.currentWriter;
+    return writer.state === 'down' || router.writerRefusal(writer) !== undefined;
   };
-  const positions = new ReplicaPositions(() => core.router.currentWriter, core.replicas, sqlPositionProbes, {
+  const positions = new ReplicaPositions(() => router.currentWriter, ctx.replicas, linkPositionProbes(ctx.links), {
     pollIntervalMs: options.lag.pollIntervalMs, pollTimeoutMs: options.lag.pollTimeoutMs, clock: options.clock,
   });
   const causal = new WeakSet<Statement>();
-  const tracker = new WriteTracker(options, scopes, counters, core.replicas.length > 0, (m) => core.primary.client.logger.warn(m));
-
-  core.lifecycles.push(positions);
-  core.writeHooks.push((info) => tracker.afterWrite(info));
-  core.router.policies.push(
-    new StickyPolicy({
-      options, scopes, positions, counters, causal,
-      tablesOf: tablesFromClassifier(core.classifier, () => core.classifyOptions()),
-      primaryDown,
-    }),
-    new LagPolicy(options, positions, counters, causal, primaryDown),
-  );
-  core.statsSections.set('consistency', (): ConsistencyStats => {
-    const primary = positions.primaryPosition;
-    return {
-      mode: options.mode,
-      effectiveMode: tracker.effectiveMode,
-      scope: options.scope,
-      lsnUnavailable: tracker.lsnUnavailable ?? null,
-      primaryLsn: primary === undefined ? null : formatLsn(primary),
-      replicas: positions.stats(),
-      ...(counters.snapshot() as unknown as Omit<ConsistencyStats, 'mode' | 'effectiveMode' | 'scope' | 'lsnUnavailable' | 'primaryLsn' | 'replicas'>),
-    };
-  });
+  const tracker = new WriteTracker(options, scopes, counters, ctx.replicas.length > 0, (m) => ctx.logger.warn(m));
 
   const methods: ConsistencyMethods = {
-    runInContext: (fn, runOptions) => {
-      if (runOptions?.token !== undefined) counters.tokensApplied++;
-      return scopes.run(fn, runOptions);
-    },
+    runInContext: (fn, runOptions) => scopes.run(fn, runOptions),
     consistencyMiddleware: (middlewareOptions) => scopes.middleware(middlewareOptions),
     resetConsistency: () => scopes.reset(),
     consistencyToken: () => scopes.token(),
-    applyConsistencyToken: (token) => {
-      scopes.applyToken(token);
-      counters.tokensApplied++;
-    },
+    applyConsistencyToken: (token) => scopes.applyToken(token),
   };
-  Object.assign(db, methods);
-}
+  return {
+    name: 'consistency',
+    readPolicies: [
+      new StickyPolicy({
+        options, scopes, positions, counters, causal,
+        tablesOf: tablesFromClassifier(ctx.classifier, () => ctx.classifyOptions()),
+        primaryDown,
+      }),
+      new LagPolicy(options, positions, counters, causal, primaryDown),
+    ],
+    afterCommit: (write) => tracker.afterWrite(write),
+    background: positions,
+    stats: (): ConsistencyStats => {
+      const primary = positions.primaryPosition;
+      return {
+        mode: options.mode,
+        effectiveMode: tracker.effectiveMode,
+        scope: options.scope,
+        lsnUnavailable: tracker.lsnUnavailable ?? null,
+        primaryLsn: primary === undefined ? null : formatLsn(primary),
+        replicas: positions.stats(),
+        ...(counters.snapshot() as unknown as Omit<ConsistencyStats, 'mode' | 'effectiveMode' | 'scope' | 'lsnUnavailable' | 'primaryLsn' | 'replicas'>),
+      };
+    },
+    methods: methods as unknown as Record<string, (...args: any[]) => unknown>,
+  };
+};

@@ -1,4 +1,4 @@
-import type { PooledConnection } from '../knex/knex-internals';
+import type { BackgroundLinks } from '../background/background-links';
 import type { Node } from '../route/node';
 import { parseLsn } from './wal-position';
 
@@ -23,12 +23,6 @@ export interface PositionProbes {
   primary(node: Node, timeoutMs: number): Promise<bigint | undefined>;
 }
 
-/** What we call on a pooled `pg.Client`. */
-interface Queryable {
-  query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
-  end(): Promise<void>;
-}
-
 // One statement, read-only and cheap on a standby. A promoted node (not in recovery)
 // reports no position: we cannot prove it has the primary's writes.
 const REPLICA_SQL = `select case when pg_is_in_recovery() then pg_last_wal_replay_lsn()::text end as replay_lsn,
@@ -37,47 +31,26 @@ const REPLICA_SQL = `select case when pg_is_in_recovery() then pg_last_wal_repla
 const PRIMARY_SQL = 'select pg_current_wal_lsn()::text as lsn';
 
 /**
- * The probes split-knex uses: one pooled connection per query, taken from the node's own
- * pool and given back at once.
+ * The probes split-knex uses: each node's dedicated background connection (never the
+ * application's pool, so a saturated pool cannot make lag "unknown", and no pooled session
+ * is ever borrowed).
  *
  * @example
- * const reading = await sqlPositionProbes.replica(replicaNode);
+ * const probes = linkPositionProbes(links);
+ * const reading = await probes.replica(replicaNode, 2000);
  */
-export const sqlPositionProbes: PositionProbes = {
-  async replica(node, timeoutMs) {
-    const row = await queryNode(node, REPLICA_SQL, timeoutMs);
-    const age = row?.replay_age_ms;
-    return {
-      replayLsn: parseLsn(row?.replay_lsn),
-      replayAgeMs: typeof age === 'number' && Number.isFinite(age) ? Math.max(0, age) : undefined,
-    };
-  },
-  async primary(node, timeoutMs) {
-    return parseLsn((await queryNode(node, PRIMARY_SQL, timeoutMs))?.lsn);
-  },
-};
-
-async function queryNode(node: Node, sql: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
-  const connection = await node.acquire();
-  const client = connection as unknown as Queryable;
-  const query = client.query(sql);
-  // The connection goes back to the pool only once its query has settled, never mid-query.
-  void query.then(() => node.release(connection), () => node.release(connection)).catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // A node that does not answer (paused, partitioned) would hold this pooled connection,
-      // and with it db.destroy(), for good: pg destroys the socket of a client ended mid-query,
-      // the query fails, and knex's pool discards the connection.
-      reject(new Error(`${node.name}: no answer within ${timeoutMs} ms`));
-      client.end().catch(() => undefined);
-    }, timeoutMs);
-    timer.unref();
-  });
-  try {
-    return (await Promise.race([query, timeout])).rows[0];
-  } finally {
-    clearTimeout(timer);
-  }
+export function linkPositionProbes(links: BackgroundLinks): PositionProbes {
+  return {
+    async replica(node, timeoutMs) {
+      const row = (await links.of(node).query(REPLICA_SQL, undefined, timeoutMs)).rows[0];
+      const age = row?.replay_age_ms;
+      return {
+        replayLsn: parseLsn(row?.replay_lsn),
+        replayAgeMs: typeof age === 'number' && Number.isFinite(age) ? Math.max(0, age) : undefined,
+      };
+    },
+    async primary(node, timeoutMs) {
+      return parseLsn((await links.of(node).query(PRIMARY_SQL, undefined, timeoutMs)).rows[0]?.lsn);
+    },
+  };
 }
-

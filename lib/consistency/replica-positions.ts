@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { Node } from '../route/node';
-import type { Lifecycle } from '../split-core';
+import type { BackgroundTask as Lifecycle } from '../subsystem';
 import type { ConsistencyClock } from './consistency-config';
 import type { PositionProbes, ReplicaReading } from './position-probe';
 import { formatLsn } from './wal-position';
@@ -57,7 +57,7 @@ export interface ReplicaPositionsOptions {
  * in the background (unref'd timer, stopped by `destroy()`) and on demand.
  *
  * @example
- * const positions = new ReplicaPositions(() => core.router.currentWriter, core.replicas, sqlPositionProbes, { pollIntervalMs: 1000, pollTimeoutMs: 2000, clock: Date });
+ * const positions = new ReplicaPositions(() => core.router.currentWriter, core.replicas, linkPositionProbes(links), { pollIntervalMs: 1000, pollTimeoutMs: 2000, clock: Date });
  * core.lifecycles.push(positions);
  * await positions.refresh(replica); positions.replayed(replica) // 0x3000060n
  */
@@ -88,6 +88,12 @@ export class ReplicaPositions implements Lifecycle {
     if (this.running || this.options.pollIntervalMs === 0 || this.replicas.length === 0) return;
     this.running = true;
     this.tick();
+  }
+
+  /** Resolves once a first round of polls has answered (or failed): for `db.ready()`. */
+  async ready(): Promise<void> {
+    if (this.replicas.length === 0) return;
+    await (this.round ?? this.pollAll());
   }
 
   /** Stops polling and waits (bounded) for a round in progress. */

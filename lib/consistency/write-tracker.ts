@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { performance } from 'perf_hooks';
-import type { WriteInfo } from '../split-core';
+import type { CommittedWrite as WriteInfo } from '../subsystem';
 import type { ConsistencyOptions } from './consistency-config';
 import type { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyScopes } from './consistency-scopes';
@@ -9,9 +9,6 @@ import { formatLsn } from './wal-position';
 
 const debugSticky = createDebug('split-knex:sticky');
 
-// SQLSTATEs that say "this server will never give us a WAL position": the function is
-// missing or forbidden, or the "primary" is in recovery. Anything else may be transient.
-const PERMANENT = new Set(['42883', '42501', '0A000', '55000']);
 
 /**
  * The write hook: after a write commits, records in the current scope either its WAL
@@ -23,7 +20,11 @@ const PERMANENT = new Set(['42883', '42501', '0A000', '55000']);
  * @internal
  */
 export class WriteTracker {
-  /** Why LSN mode fell back to windows for good, if it did. */
+  /**
+   * Why the last position read failed, if it did. Transient by design: that write got a
+   * sticky window instead, and the next write reads its position again. Nothing ever
+   * switches the instance out of LSN mode (a failure may come from anywhere, not from the primary).
+   */
   lsnUnavailable: string | undefined;
 
   constructor(
@@ -34,9 +35,9 @@ export class WriteTracker {
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** The mode writes are recorded in now. */
+  /** The mode writes are recorded in (the configured one: fallbacks are per write). */
   get effectiveMode(): ConsistencyOptions['mode'] {
-    return this.options.mode === 'lsn' && this.lsnUnavailable !== undefined ? 'window' : this.options.mode;
+    return this.options.mode;
   }
 
   afterWrite(info: WriteInfo): void | Promise<void> {
@@ -66,6 +67,7 @@ export class WriteTracker {
       // Shared with the other write hooks (the cache's lag guard): one round trip per write.
       const lsn = await info.commitPosition();
       this.counters.lsnCaptures++;
+      this.lsnUnavailable = undefined;
       this.counters.lsnCaptureMs += performance.now() - began;
       if (debugSticky.enabled) debugSticky('write committed at %s (%s)', formatLsn(lsn), info.tables.join(', ') || 'tables unknown');
       return lsn;
@@ -73,10 +75,9 @@ export class WriteTracker {
       this.counters.lsnCaptureFailures++;
       const code = (err as { code?: unknown } | null)?.code;
       const message = err instanceof Error ? err.message : String(err);
-      if (typeof code === 'string' && PERMANENT.has(code) && this.lsnUnavailable === undefined) {
-        this.lsnUnavailable = `${code}: ${message}`;
-        this.warn(`split-knex: cannot read the primary's WAL position (${this.lsnUnavailable}); sticky mode 'lsn' falls back to 'window' (${this.options.windowMs} ms)`);
-      }
+      const first = this.lsnUnavailable === undefined;
+      this.lsnUnavailable = typeof code === 'string' ? `${code}: ${message}` : message;
+      if (first) this.warn(`split-knex: cannot read the primary's WAL position (${this.lsnUnavailable}); this write gets a sticky window (${this.options.windowMs} ms) instead`);
       debugSticky('WAL position capture failed, using a sticky window: %s', message);
       return undefined;
     }

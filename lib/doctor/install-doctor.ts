@@ -1,21 +1,23 @@
-import type { Subsystem } from '../subsystems';
+import type { SplitKnex } from '../split-knex';
+import type { SubsystemFactory } from '../subsystem';
 import type { DoctorOptions } from './doctor-options';
 import type { DoctorReport } from './doctor-report';
 import { runDoctor } from './run-doctor';
 
 /**
- * Adds `db.doctor(options?)`: checks this instance's configuration against the live
- * databases and resolves to a {@link DoctorReport} (it never throws for a failed check).
+ * The doctor subsystem: adds `db.doctor(options?)`, which checks this instance's
+ * configuration against the live databases and resolves to a {@link DoctorReport} (it never
+ * throws for a failed check). It joins no stage of the pipeline.
  *
  * @example
  * const report = await db.doctor();
  * if (!report.ok) console.error(formatDoctorReport(report));
- * @internal
  */
-export const installDoctor: Subsystem = (db, core) => {
-  Object.assign(db, {
+export const doctorSubsystem: SubsystemFactory = (ctx) => ({
+  name: 'doctor',
+  methods: {
     doctor(options?: DoctorOptions): Promise<DoctorReport> {
-      return runDoctor(db, core, options);
+      return runDoctor(ctx.instance as unknown as SplitKnex, { nodes: ctx.nodes, replicas: ctx.replicas }, options);
     },
-  });
-};
+  },
+});

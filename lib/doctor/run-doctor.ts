@@ -1,6 +1,12 @@
 import createDebug from 'debug';
-import type { RouteEvent } from '../split-core';
-import type { SplitCore } from '../split-core';
+import type { RouteEvent } from '../pipeline';
+import type { Node } from '../route/node';
+
+/** The nodes the doctor checks. */
+export interface DoctorNodes {
+  readonly nodes: readonly Node[];
+  readonly replicas: readonly Node[];
+}
 import type { SplitKnex } from '../split-knex';
 import { resolveDoctorOptions, type DoctorOptions } from './doctor-options';
 import type { DoctorReport, NodeFacts, RoutingFacts } from './doctor-report';
@@ -22,7 +28,7 @@ const KNEX_DEFAULT_POOL_MAX = 10;
  * if (!report.ok) console.error(formatDoctorReport(report));
  * @internal
  */
-export async function runDoctor(db: SplitKnex, core: SplitCore, options?: DoctorOptions): Promise<DoctorReport> {
+export async function runDoctor(db: SplitKnex, core: DoctorNodes, options?: DoctorOptions): Promise<DoctorReport> {
   const resolved = resolveDoctorOptions(options);
   const inputs = await Promise.all(core.nodes.map(async (node): Promise<NodeProbeInput | NodeFacts> => {
     const pool = node.client.config.pool as { max?: unknown } | undefined;
@@ -43,7 +49,7 @@ export async function runDoctor(db: SplitKnex, core: SplitCore, options?: Doctor
 
 // Probes go through the instance itself, so they see what the application's queries see:
 // policies, health states, fallbacks. The `route` event says which node and why.
-async function probeRouting(db: SplitKnex, core: SplitCore, timeoutMs: number): Promise<RoutingFacts> {
+async function probeRouting(db: SplitKnex, core: DoctorNodes, timeoutMs: number): Promise<RoutingFacts> {
   const events: RouteEvent[] = [];
   const listener = (e: RouteEvent) => {
     if (e.sql.includes('pg_postmaster_start_time')) events.push(e);

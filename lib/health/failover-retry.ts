@@ -2,7 +2,7 @@ import { SplitKnexError } from '../errors';
 import { isMisrouteError } from '../knex/pg-errors';
 import type { Node } from '../route/node';
 import type { RouteDecision, Router } from '../route/router';
-import type { FailedAttempt, RetryPolicy } from '../split-core';
+import type { FailedAttempt, RetryPolicy } from '../subsystem';
 import { connectionErrorKind, describeError } from './connection-error';
 
 /** Counters the retry policy keeps for `stats().health`. */

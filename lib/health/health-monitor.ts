@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import { SplitKnexError } from '../errors';
 import type { Node, NodeRole } from '../route/node';
 import type { Router } from '../route/router';
-import type { Lifecycle } from '../split-core';
+import type { BackgroundTask as Lifecycle } from '../subsystem';
 import { isNodeFailure } from './connection-error';
 import { electWriter } from './elect-writer';
 import type { HealthClock } from './health-clock';

@@ -3,9 +3,9 @@
  * `ESPLIT_PRIMARY_DOWN`, role discovery and failover.
  *
  * @example
- * import { installHealth } from './health';
+ * import { healthSubsystem } from './health';
  */
-export { installHealth } from './install-health';
+export { healthSubsystem } from './install-health';
 export { normalizeHealthConfig, HEALTH_DEFAULTS } from './health-config';
 export type { HealthConfig, NormalizedHealthConfig } from './health-config';
 export type { HealthProbe, ProbeResult } from './health-probe';

@@ -1,71 +1,67 @@
 import type { Node } from '../route/node';
-import type { Subsystem } from '../subsystems';
+import { swapPool } from '../knex/node-pool';
+import type { SubsystemFactory } from '../subsystem';
 import { avoidSuspectReplicas } from './avoid-suspect';
 import { isNodeFailure } from './connection-error';
 import { failoverRetry, type RetryCounters } from './failover-retry';
-import { healthClock } from './health-clock';
 import type { HealthProbe } from './health-probe';
 import { HealthMonitor } from './health-monitor';
 import { healthStats } from './health-stats';
-import { resolveConnection } from './node-connection';
+import { LinkProbe } from './link-probe';
 import { nodeConnectionsOf } from './node-connections';
-import { PgProbe } from './pg-probe';
-import { drainPool } from './pool-drain';
 import './health-events';
 
 /**
  * The health subsystem: probes, node states, ejection and re-admission, read retries,
  * fast `ESPLIT_PRIMARY_DOWN` for writes, role discovery, events and `stats().health`.
- * See docs/failure-handling.md.
+ * Probes run on each node's background connection (a multi-host primary keeps one per
+ * host to find the read-write one). See docs/failure-handling.md.
+ *
+ * Stages: writer guard, read policy (avoid suspect replicas), retry, node errors,
+ * background (the monitor), stats.
  *
  * @example
  * // lib/subsystems.ts
- * const SUBSYSTEMS: Subsystem[] = [installHealth];
+ * export const SUBSYSTEMS = [healthSubsystem, …];
  */
-export const installHealth: Subsystem = (_db, core, config) => {
-  const { health, hosts } = nodeConnectionsOf(config);
-  const router = core.router;
+export const healthSubsystem: SubsystemFactory = (ctx) => {
+  const { health, hosts } = nodeConnectionsOf(ctx.config);
+  const router = ctx.router;
   const counters: RetryCounters = { retries: 0, retriedOnPrimary: 0, primaryDown: 0 };
 
   const probes = new Map<Node, HealthProbe>();
-  probes.set(core.primary, hosts ?? new PgProbe(() => resolveConnection(config.primary.connection), health.timeoutMs));
-  core.replicas.forEach((node, i) => {
-    const spec = config.replicas[i];
-    if (spec === undefined || spec.name !== node.name) throw new Error(`split-knex: replica ${node.name} has no matching config entry`);
-    probes.set(node, new PgProbe(() => resolveConnection(spec.connection), health.timeoutMs));
-  });
+  for (const node of ctx.nodes) probes.set(node, new LinkProbe(ctx.links.of(node), health.timeoutMs));
+  if (hosts !== undefined) probes.set(ctx.primary, hosts);
 
   const monitor = new HealthMonitor({
-    nodes: core.nodes,
+    nodes: ctx.nodes,
     router,
     config: health,
     probes,
-    clock: healthClock(config.raw.clock),
-    emit: (event, payload) => core.emitter?.emit(event, payload),
-    drain: (node, closeInFlight) => drainPool(node.client, { closeInFlight }),
+    clock: ctx.clock,
+    emit: (event, payload) => ctx.emit(event, payload),
+    drain: (node, closeInFlight) => swapPool(node.client, { closeInFlight }),
   });
-  if (hosts !== undefined) hosts.onSwitch = (from, to, reason) => monitor.hostSwitched(core.primary, from, to, reason);
+  if (hosts !== undefined) hosts.onSwitch = (from, to, reason) => monitor.hostSwitched(ctx.primary, from, to, reason);
 
-  if (health.enabled) {
-    core.lifecycles.push(monitor);
-    router.policies.push(avoidSuspectReplicas);
-    router.writerGuard = (writer) => {
-      const refusal = monitor.writerRefusal(writer);
-      if (refusal !== undefined) counters.primaryDown++;
-      return refusal;
-    };
-  } else {
-    // No probe; the multi-host primary still keeps connections to look for its host.
-    core.lifecycles.push({ start() {}, stop: () => hosts?.close() });
-  }
-
-  core.nodeErrorObservers.push((node, err, phase) => {
-    // A host of a multi-host primary refused a new connection: look for the primary again.
-    if (hosts !== undefined && node === core.primary && phase === 'acquire' && isNodeFailure(err)) hosts.invalidate();
-    if (health.enabled) monitor.reportError(node, err);
-  });
-  core.retryPolicies.push(failoverRetry({
-    router, counters, retryReads: health.retryReads, onWriterRefused: (node) => monitor.probeSoon(node),
-  }));
-  core.statsSections.set('health', () => healthStats({ monitor, router, counters, hosts, enabled: health.enabled, discoverRoles: health.discoverRoles }));
+  return {
+    name: 'health',
+    readPolicies: health.enabled ? [avoidSuspectReplicas] : [],
+    writerGuard: health.enabled
+      ? (writer) => {
+        const refusal = monitor.writerRefusal(writer);
+        if (refusal !== undefined) counters.primaryDown++;
+        return refusal;
+      }
+      : undefined,
+    retry: failoverRetry({ router, counters, retryReads: health.retryReads, onWriterRefused: (node) => monitor.probeSoon(node) }),
+    nodeError: (node, err, phase) => {
+      // A host of a multi-host primary refused a new connection: look for the primary again.
+      if (hosts !== undefined && node === ctx.primary && phase === 'acquire' && isNodeFailure(err)) hosts.invalidate();
+      if (health.enabled) monitor.reportError(node, err);
+    },
+    // No probe with `health: false`; a multi-host primary still keeps connections to find its host.
+    background: health.enabled ? monitor : { start() {}, stop: () => hosts?.close() },
+    stats: () => healthStats({ monitor, router, counters, hosts, enabled: health.enabled, discoverRoles: health.discoverRoles }),
+  };
 };

@@ -1,6 +1,5 @@
 import { SplitKnexError } from '../errors';
-import { nodeOfConnection, type Node } from '../route/node';
-import { runCompiled, type BuilderInternals, type CompiledQuery, type KnexClient, type RunnerInternals } from './knex-internals';
+import type { BuilderInternals, KnexClient } from './knex-internals';
 
 /** Per-read options of `.cache()`. */
 export interface CacheCallOptions {
@@ -121,22 +120,4 @@ export function assertCacheable(builder: BuilderInternals): void {
 /** The `.cache()` / `.noCache()` mark of a builder, if any. @internal */
 export function cacheMarkOf(builder: BuilderInternals): CacheMark | undefined {
   return (builder as Marked)[CACHE_MARK];
-}
-
-/**
- * Runs a read through the routing runner without the cache and tells which node answered:
- * used by stores that answer asynchronously (Redis), whose miss is only known after the
- * runner's synchronous cache lookup. It goes through `ensureConnection` with its own
- * callback, so knex's `start` event is not fired again; like a stream, it is not retried.
- *
- * @internal
- */
-export async function runUncached(builder: BuilderInternals): Promise<{ result: unknown; node: Node | undefined }> {
-  const runner = builder.client.runner(builder) as RunnerInternals;
-  let node: Node | undefined;
-  const result = await runner.ensureConnection((r) => {
-    node = nodeOfConnection(r.connection);
-    return runCompiled(r, r.builder.toSQL());
-  });
-  return { result, node };
 }

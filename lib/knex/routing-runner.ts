@@ -1,15 +1,13 @@
 import { nodeOfConnection } from '../route/node';
 import type { RouteDecision } from '../route/router';
-import type { Statement } from '../route/statement';
-import type { FailedAttempt, SplitCore } from '../split-core';
+import { builderSource } from './builder-source';
 import { assertCacheable } from './cache-methods';
 import { describeBuilder } from './describe-builder';
 import {
   emitStart, Runner, runCompiled,
   type BuilderInternals, type CompiledQuery, type KnexClient, type PooledConnection, type RunnerInternals,
 } from './knex-internals';
-import { statementIsTxControl } from './pg-errors';
-import { boundNodeOf, coreOf } from './split-client-marks';
+import { boundNodeOf, pipelineOf, transactionOf } from './split-client-marks';
 
 type Callback = (runner: RunnerInternals, params?: unknown) => unknown;
 
@@ -24,9 +22,10 @@ export interface QueryRouteInfo {
 }
 
 /**
- * knex's Runner with routing: picks the node before a connection is taken (knex's
- * `acquireConnection()` takes no arguments, so this is the seam), runs the statement on
- * that node's pool, retries a misrouted read on the primary, and tells the write hooks.
+ * knex's Runner, handing each statement to the instance's pipeline (lib/pipeline.ts) before
+ * a connection is taken (knex's `acquireConnection()` takes no arguments, so this is the
+ * seam). It translates between knex's runner and the pipeline: compiles once, describes the
+ * builder, and runs the compiled statement on the connection the pipeline chose.
  *
  * @internal
  */
@@ -53,14 +52,33 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
   override async ensureConnection(cb: Callback, params?: unknown): Promise<unknown> {
     const pinned = this.builder._connection ?? this.connection;
     if (pinned !== undefined || this.client.transacting) return this.runPinned(cb, params, pinned);
-    const core = coreOf(this.client);
-    if (core === undefined) return super.ensureConnection(cb, params);
+    const pipeline = pipelineOf(this.client);
+    if (pipeline === undefined) return super.ensureConnection(cb, params);
 
+    // After destroy() the statement fails before it compiles or emits anything.
+    pipeline.lifecycle.enter();
     const compiled = this.prepare(cb);
-    const statement = describeBuilder(this.builder, compiled);
-    const routed = core.router.route(statement, boundNodeOf(this.client, core));
-    const decision = routed instanceof Promise ? await routed : routed;
-    return this.execute(core, decision, statement, cb, params);
+    const runCb: Callback = cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb;
+    return pipeline.run({
+      statement: describeBuilder(this.builder, compiled),
+      bound: boundNodeOf(this.client),
+      streaming: cb !== RUN,
+      source: () => builderSource(this.builder, compiled),
+      execute: (connection, decision) => this.runOn(connection, decision, runCb, params),
+      retrying: () => {
+        this.connection = undefined;
+        // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
+        if (cb === RUN) this.compiled = this.builder.toSQL();
+      },
+    });
+  }
+
+  private runOn(connection: PooledConnection, decision: RouteDecision, cb: Callback, params: unknown): Promise<unknown> {
+    this.connection = connection;
+    const node = decision.node;
+    this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
+    const work = Promise.resolve(cb(this, params));
+    return cb === RUN ? work : untilConnectionEnds(work, connection, node.name);
   }
 
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
@@ -74,104 +92,25 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     return this.builder.toSQL();
   }
 
-  private async execute(core: SplitCore, first: RouteDecision, statement: Statement, cb: Callback, params: unknown): Promise<unknown> {
-    const runCb: Callback = cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb;
-    const streaming = cb !== RUN;
-    const bound = boundNodeOf(this.client, core) !== undefined;
-    // The result cache answers reads it may answer before any connection is taken.
-    const cache = core.resultCache;
-    const cacheTicket = cache !== undefined && !streaming && first.access === 'read'
-      ? cache.lookup(this.builder, statement, this.compiled!, first) : undefined;
-    if (cacheTicket?.hit === true) return cacheTicket.value;
-
-    let decision = first;
-    for (let attempt = 1; ; attempt++) {
-      const node = decision.node;
-      let connection: PooledConnection;
-      try {
-        connection = await node.acquire();
-      } catch (err) {
-        core.noteNodeError(node, err, 'acquire');
-        decision = await this.nextAttempt(core, { node, decision, statement, err, attempt, phase: 'acquire', streaming, bound });
-        continue;
-      }
-      this.connection = connection;
-      this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
-      core.emitRoute(decision, statement, false);
-      node.inFlight++;
-      node.queries++;
-      if (decision.access === 'write') node.writes++;
-      else node.reads++;
-      let failed = false;
-      try {
-        const result = await (streaming ? untilConnectionEnds(Promise.resolve(runCb(this, params)), connection, node.name) : runCb(this, params));
-        if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
-          const hooks = core.afterWrite({
-            node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
-            connection, inTransaction: false, sql: statement.sql,
-          });
-          if (hooks !== undefined) await hooks;
-        } else if (cacheTicket !== undefined && cacheTicket.hit === false && node.role === 'replica') {
-          cacheTicket.store(result);
-        }
-        return result;
-      } catch (err) {
-        failed = true;
-        node.errors++;
-        core.noteNodeError(node, err, 'query');
-        decision = await this.nextAttempt(core, { node, decision, statement, err, attempt, phase: 'query', streaming, bound });
-        // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
-        if (cb === RUN) this.compiled = this.builder.toSQL();
-      } finally {
-        node.inFlight--;
-        await node.release(connection);
-        if (failed) this.connection = undefined;
-      }
-    }
-  }
-
-  // Asks the retry policies (misroute guard first, then health's) where a failed statement
-  // runs next; rethrows the error (or the policy's replacement) when none retries it.
-  private async nextAttempt(core: SplitCore, failure: FailedAttempt): Promise<RouteDecision> {
-    for (const policy of core.retryPolicies) {
-      const verdict = policy(failure);
-      const v = verdict instanceof Promise ? await verdict : verdict;
-      if (v === undefined) continue;
-      if (v instanceof Error) throw v;
-      core.retries++;
-      return v;
-    }
-    throw failure.err;
-  }
-
   // Inside a transaction, or with `.connection(conn)`: the connection decides the node.
   private async runPinned(cb: Callback, params: unknown, pinned: PooledConnection | undefined): Promise<unknown> {
     const connection = pinned ?? (await this.client.acquireConnection());
     this.connection = connection;
     const node = nodeOfConnection(connection);
-    if (node === undefined) return cb === RUN ? runCompiled(this, this.prepare(cb)) : cb(this, params);
-    const reason = this.client.transacting ? 'transaction' : 'explicit connection';
+    const tx = transactionOf(connection);
+    const pipeline = tx?.pipeline ?? pipelineOf(this.client);
+    if (node === undefined || pipeline === undefined) return cb === RUN ? runCompiled(this, this.prepare(cb)) : cb(this, params);
+    const inTransaction = this.client.transacting === true;
+    const reason = inTransaction ? 'transaction' : 'explicit connection';
     this.routeInfo = { node: node.name, role: node.role, reason };
     const compiled = this.prepare(cb);
-    const core = node.core;
-    if (core !== undefined) {
-      // Classified for the per-node read/write counts and the route event; memoized per SQL text.
-      const statement = describeBuilder(this.builder, compiled);
-      const c = core.router.classifyOnly(statement);
-      if (c.access === 'write') node.writes++;
-      else node.reads++;
-      core.emitRoute({ node, access: c.access, reason, tables: c.tables }, statement, this.client.transacting === true);
-    }
-    node.inFlight++;
-    node.queries++;
-    try {
-      return await (cb === RUN ? runCompiled(this, compiled) : cb(this, params));
-    } catch (err) {
-      node.errors++;
-      throw err;
-    } finally {
-      node.inFlight--;
-    }
+    return pipeline.runPinned({
+      statement: describeBuilder(this.builder, compiled),
+      node,
+      reason,
+      writes: inTransaction ? tx?.writes : undefined,
+      execute: () => Promise.resolve(cb === RUN ? runCompiled(this, compiled) : cb(this, params)),
+    });
   }
 }
 

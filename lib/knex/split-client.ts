@@ -1,8 +1,9 @@
-import { nodeOfConnection } from '../route/node';
+import type { Pipeline } from '../pipeline';
+import { nodeOfConnection, type Node } from '../route/node';
 import { cachingQueryBuilder, cachingRaw } from './cache-methods';
 import { ClientPG, type BuilderInternals, type KnexClient, type PooledConnection, type RunnerInternals } from './knex-internals';
 import { RoutingRunner } from './routing-runner';
-import { BOUND, boundNodeOf, CORE, coreOf } from './split-client-marks';
+import { BOUND, boundNodeOf, PIPELINE, pipelineOf } from './split-client-marks';
 import { SplitTransaction } from './split-transaction';
 
 /**
@@ -33,14 +34,15 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
   // Used by code that takes a connection itself (knex's migrator lock, users' `client.acquireConnection()`):
   // the writer, or the bound node of `db.primary` / `db.replica(name)`.
   override async acquireConnection(): Promise<PooledConnection> {
-    const core = coreOf(this);
-    if (core === undefined) return super.acquireConnection();
+    const pipeline = pipelineOf(this);
+    if (pipeline === undefined) return super.acquireConnection();
+    pipeline.lifecycle.enter();
     const bound = boundNodeOf(this);
     if (bound === 'replica') {
-      const d = core.router.routeReadOnlyTransaction();
+      const d = pipeline.router.routeReadOnlyTransaction();
       return (d instanceof Promise ? await d : d).node.acquire();
     }
-    return (bound === undefined || bound === 'primary' ? core.router.writer() : bound).acquire();
+    return (bound === undefined || bound === 'primary' ? pipeline.router.writer() : bound).acquire();
   }
 
   override releaseConnection(connection: PooledConnection): Promise<void> {
@@ -56,22 +58,38 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
     return node.client.cancelQuery(connection);
   }
 
+  // `knex.initialize()` after `destroy()`: every node's pool again, and statements may run.
   override initializePool(config?: unknown): void {
     super.initializePool(config);
-    const core = coreOf(this);
-    if (core === undefined || (this as { [BOUND]?: unknown })[BOUND] !== undefined) return;
-    for (const r of core.replicas) if (r.client.pool === undefined) r.client.initializePool(r.client.config);
-    core.start();
+    const pipeline = pipelineOf(this);
+    if (pipeline === undefined || (this as { [BOUND]?: unknown })[BOUND] !== undefined) return;
+    for (const r of replicasOf(pipeline)) if (r.client.pool === undefined) r.client.initializePool(r.client.config);
+    pipeline.lifecycle.initialize();
   }
 
+  // Like knex, the instance counts as destroyed from the moment destroy() is called: the
+  // lifecycle refuses statements at once, and every pool goes in parallel with the
+  // background work (timers, probe and poll connections, connects in flight).
   override async destroy(callback?: (err?: unknown) => void): Promise<void> {
-    const core = coreOf(this);
-    if (core !== undefined) {
-      await core.stop();
-      await Promise.all(core.replicas.map((r) => r.client.destroy()));
+    const pipeline = pipelineOf(this);
+    if (pipeline === undefined || (this as { [BOUND]?: unknown })[BOUND] !== undefined) return super.destroy(callback);
+    const work = Promise.all([
+      pipeline.lifecycle.destroy(),
+      ...replicasOf(pipeline).map((r) => r.client.destroy()),
+      super.destroy(),
+    ]);
+    try {
+      await work;
+    } catch (err) {
+      if (typeof callback === 'function') return callback(err);
+      throw err;
     }
-    return super.destroy(callback);
+    if (typeof callback === 'function') callback();
   }
 }
 
-export { CORE, BOUND };
+function replicasOf(pipeline: Pipeline): readonly Node[] {
+  return pipeline.router.replicas;
+}
+
+export { PIPELINE, BOUND };

@@ -1,30 +1,28 @@
 import { nodeOfConnection, type Node } from '../route/node';
-import type { SplitCore } from '../split-core';
-import { TransactionPG, type CompiledQuery, type KnexClient, type PooledConnection, type TransactionInternals } from './knex-internals';
-import { statementIsTxControl } from './pg-errors';
-import { boundNodeOf, coreOf } from './split-client-marks';
+import { TransactionWrites } from '../route/transaction-writes';
+import { TransactionPG, type KnexClient, type PooledConnection, type TransactionInternals } from './knex-internals';
+import { boundNodeOf, pipelineOf, TRANSACTION_OF_CONNECTION, type OpenTransaction } from './split-client-marks';
 
 /**
  * knex's PostgreSQL transaction, pinned to one node for its whole life: the primary, or a
- * replica for `{ readOnly: true }`. It collects what the transaction wrote and runs the
- * write hooks (sticky windows, LSN, cache invalidation) at COMMIT — before the caller's
- * `await` resumes — and never on ROLLBACK.
+ * replica for `{ readOnly: true }` (except `serializable`, which a standby refuses). The
+ * pipeline records what it writes on its connection; at COMMIT the after-commit effects
+ * (positions, cache invalidation, catalog) run before *any* way of committing resolves —
+ * the callback's return, `await trx.commit()`, a transaction provider, the outer commit
+ * after released savepoints — and never on ROLLBACK.
  *
  * @internal
  */
 export class SplitTransaction extends (TransactionPG as unknown as new (
   client: KnexClient, container: unknown, config: unknown, outerTx: unknown,
 ) => TransactionInternals) {
-  private writtenTables: Set<string> | undefined;
-  private broadWrite = false;
-  // The statements that made the write broad (DDL, unknown tables): hooks such as the catalog read them.
-  private broadSql: string[] | undefined;
+  private open: OpenTransaction | undefined;
   private splitNode: Node | undefined;
+  private readonly isolation: string | undefined;
 
   constructor(client: KnexClient, container: unknown, config: unknown, outerTx: unknown) {
     super(client, container, config, outerTx);
-    // Nested transactions forward their queries to the outer one, so the top level sees all.
-    if (outerTx === null || outerTx === undefined) this.on('query', (obj: CompiledQuery) => this.noteQuery(obj));
+    this.isolation = (config as { isolationLevel?: string } | undefined)?.isolationLevel;
   }
 
   /** Mirrors knex's Transaction#acquireConnection, choosing the node first. */
@@ -32,10 +30,16 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
     const configConnection = config?.connection;
     const connection = configConnection ?? (await this.takeConnection());
     this.splitNode = nodeOfConnection(connection);
+    const pipeline = pipelineOf(this.client);
+    // A top-level transaction opens a write record on its connection; nested ones (savepoints)
+    // run on the same connection and add to it.
+    const marked = pipeline !== undefined && connection[TRANSACTION_OF_CONNECTION] === undefined;
+    if (marked) connection[TRANSACTION_OF_CONNECTION] = this.open = { pipeline, writes: new TransactionWrites() };
     try {
       connection.__knexTxId = this.txid;
       return await cb(connection);
     } finally {
+      if (marked) delete connection[TRANSACTION_OF_CONNECTION];
       if (configConnection === undefined) {
         delete connection.__knexTxId;
         await this.client.releaseConnection(connection);
@@ -44,58 +48,39 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
   }
 
   private async takeConnection(): Promise<PooledConnection> {
-    const core = coreOf(this.client);
-    if (this.client.transacting || core === undefined) return this.client.acquireConnection();
+    const pipeline = pipelineOf(this.client);
+    if (this.client.transacting || pipeline === undefined) return this.client.acquireConnection();
+    pipeline.lifecycle.enter();
+    const router = pipeline.router;
     const bound = boundNodeOf(this.client);
     let node: Node;
-    if (bound === 'primary') node = core.router.writer();
+    if (bound === 'primary') node = router.writer();
     else if (bound !== undefined && bound !== 'replica') node = bound;
-    else if (this.readOnly || bound === 'replica') {
-      const d = core.router.routeReadOnlyTransaction();
+    else if ((this.readOnly || bound === 'replica') && !/^serializable$/i.test(this.isolation ?? '')) {
+      const d = router.routeReadOnlyTransaction();
       node = (d instanceof Promise ? await d : d).node;
-    } else node = core.router.writer();
+    } else node = router.writer();
     return node.acquire();
   }
 
   override commit(conn: PooledConnection, value: unknown): Promise<unknown> {
-    const core = this.splitNode?.core;
-    if (core !== undefined && (this.writtenTables !== undefined || this.broadWrite) && this._resolver !== undefined) {
-      const resolve = this._resolver;
-      const node = this.splitNode!;
-      // knex calls _resolver only once COMMIT succeeded: run the hooks first, so a read
-      // after `await db.transaction(...)` already sees the sticky window and a clean cache.
-      this._resolver = (v: unknown) => {
-        let hooks: void | Promise<void> = undefined;
-        try {
-          hooks = core.afterWrite({
-            node, tables: [...(this.writtenTables ?? [])], broad: this.broadWrite, connection: conn, inTransaction: true,
-            sql: this.broadSql?.join(';\n'),
-          });
-        } catch (err) {
-          node.client.logger.warn(`split-knex: after-commit hook failed: ${String(err)}`);
-        }
-        if (hooks instanceof Promise) {
-          hooks.then(() => resolve(v), (err: unknown) => {
-            node.client.logger.warn(`split-knex: after-commit hook failed: ${String(err)}`);
-            resolve(v);
-          });
-        } else resolve(v);
-      };
+    const open = this.open;
+    const node = this.splitNode;
+    // Nothing that ran on a replica may change what we believe about the primary.
+    if (open === undefined || open.writes.empty || node === undefined || node.role !== 'primary' || this._resolver === undefined) {
+      return super.commit(conn, value);
     }
-    return super.commit(conn, value);
-  }
-
-  private noteQuery(obj: CompiledQuery): void {
-    const core: SplitCore | undefined = this.splitNode?.core;
-    if (core === undefined || core.writeHooks.length === 0 || typeof obj?.sql !== 'string') return;
-    if (statementIsTxControl(obj.sql)) return;
-    const c = core.classifier.classify(obj.sql, core.classifyOptions(true));
-    if (c.target === 'replica') return;
-    if (c.tables.length === 0 || /^\s*(create|alter|drop|truncate|comment|grant|revoke)\b/i.test(obj.sql)) {
-      this.broadWrite = true;
-      (this.broadSql ??= []).push(obj.sql);
-    }
-    this.writtenTables ??= new Set();
-    for (const t of c.tables) this.writtenTables.add(t);
+    // knex calls _resolver only once COMMIT succeeded. Hold the transaction's promise until
+    // the effects have run, and make commit()'s own promise wait for them too, so that a read
+    // after `await trx.commit()` or `await db.transaction(…)` sees a clean cache and the new position.
+    const resolve = this._resolver;
+    let effects: Promise<void> | undefined;
+    this._resolver = (v: unknown) => {
+      effects = open.pipeline.afterCommit({ node, inTransaction: true, ...open.writes.facts() }, conn).then(() => resolve(v));
+    };
+    return super.commit(conn, value).then(async (res) => {
+      if (effects !== undefined) await effects;
+      return res;
+    });
   }
 }

@@ -34,10 +34,15 @@ export async function readCommitPosition(connection: PooledConnection): Promise<
 }
 
 /**
- * A reader that runs {@link readCommitPosition} at most once, however many write hooks ask
- * (consistency tracking and the cache's lag guard share one round trip per write).
+ * A reader that runs {@link readCommitPosition} once, however many effects ask (consistency
+ * tracking and the cache's lag guard share one round trip per write), trying a failed read
+ * once more: a failure is transient, the retry bounded.
+ *
+ * @example
+ * const position = memoizedCommitPosition(connection);
+ * await position(); await position(); // one round trip
  */
 export function memoizedCommitPosition(connection: PooledConnection): () => Promise<bigint> {
   let pending: Promise<bigint> | undefined;
-  return () => (pending ??= readCommitPosition(connection));
+  return () => (pending ??= readCommitPosition(connection).catch(() => readCommitPosition(connection)));
 }

@@ -1,5 +1,7 @@
-import type { SplitCore } from '../split-core';
-import { BaseClient, type KnexClient, type PooledConnection } from '../knex/knex-internals';
+import { ConnectionResolver } from '../background/connection-resolver';
+import type { KnexClient, PooledConnection } from '../knex/knex-internals';
+import { acquireFromPool, releaseToPool } from '../knex/node-pool';
+import type { Access } from './router';
 
 /** Which role a node plays (its configured role, or the one discovered). */
 export type NodeRole = 'primary' | 'replica';
@@ -34,34 +36,42 @@ export class Node implements NodeInfo {
   state: NodeState = 'up';
   /** The knex client that owns this node's pool (for the primary: the facade's client). */
   client: KnexClient;
+  /** The node's `connection`, shared by its pool and its background connection. */
+  readonly resolver: ConnectionResolver;
   inFlight = 0;
   queries = 0;
   errors = 0;
   reads = 0;
   writes = 0;
   lastError: string | undefined;
-  /** The instance this node belongs to (set once the instance is built). */
-  core: SplitCore | undefined;
 
-  constructor(name: string, role: NodeRole, weight: number, client: KnexClient) {
+  constructor(name: string, role: NodeRole, weight: number, client: KnexClient, resolver: ConnectionResolver = new ConnectionResolver(undefined)) {
     this.name = name;
     this.configuredRole = role;
     this.role = role;
     this.weight = weight;
     this.client = client;
+    this.resolver = resolver;
   }
 
   /** Takes a connection from this node's pool and marks it as this node's. */
   async acquire(): Promise<PooledConnection> {
-    // The base implementation, not the facade's override: it reads `this.pool` only.
-    const connection = await BaseClient.prototype.acquireConnection.call(this.client);
+    const connection = await acquireFromPool(this.client);
     connection[NODE_OF_CONNECTION] = this;
     return connection;
   }
 
   /** Returns a connection to this node's pool. */
   release(connection: PooledConnection): Promise<void> {
-    return BaseClient.prototype.releaseConnection.call(this.client, connection);
+    return releaseToPool(this.client, connection);
+  }
+
+  /** Counts a statement that starts on this node (`inFlight` goes down when it settles). */
+  began(access: Access): void {
+    this.inFlight++;
+    this.queries++;
+    if (access === 'write') this.writes++;
+    else this.reads++;
   }
 
   /** True when the node may take reads. */

@@ -59,18 +59,15 @@ export interface RouterOptions {
 export class Router {
   readonly primary: Node;
   readonly replicas: Node[];
-  readonly policies: ReadPolicy[] = [];
+  private policies: readonly ReadPolicy[] = [];
+  private guards: ReadonlyArray<(writer: Node) => Error | undefined> = [];
+  private composed = false;
   private readonly selector: ReplicaSelector;
   private readonly classify: StatementClassifier;
   private readonly fallback: 'primary' | 'error';
   private readonly forcePrimary: () => boolean;
   /** Reads sent to the primary, by the policy (or cause) that sent them. */
   readonly primaryReads = new Map<string, number>();
-  /**
-   * Installed by health: an error when the writer must not be used now (known down, or
-   * answering as a standby); `undefined` lets it through.
-   */
-  writerGuard: ((writer: Node) => Error | undefined) | undefined;
   private writerNode: Node;
 
   constructor(options: RouterOptions) {
@@ -84,13 +81,42 @@ export class Router {
   }
 
   /**
+   * Takes the subsystems' read policies (in order) and writer guards; once, when the
+   * instance is composed.
+   */
+  compose(policies: readonly ReadPolicy[], guards: ReadonlyArray<(writer: Node) => Error | undefined>): void {
+    if (this.composed) throw new Error('split-knex: the router is composed once');
+    this.composed = true;
+    this.policies = Object.freeze([...policies]);
+    this.guards = Object.freeze([...guards]);
+  }
+
+  /** The read policies in the order they are asked. */
+  get readPolicies(): readonly ReadPolicy[] {
+    return this.policies;
+  }
+
+  /**
+   * Why the writer must not take statements now (known down, answering as a standby), if
+   * it must not; `undefined` lets it through.
+   */
+  writerRefusal(writer: Node = this.writerNode): Error | undefined {
+    for (const guard of this.guards) {
+      const refusal = guard(writer);
+      if (refusal !== undefined) return refusal;
+    }
+    return undefined;
+  }
+
+  /**
    * The node that takes writes now (changes after a failover with role discovery). Throws
    * the guard's error (`ESPLIT_PRIMARY_DOWN`) when the writer is known to be unable to take
    * statements, so writes fail fast instead of waiting for a connect timeout.
    */
   writer(): Node {
     const node = this.writerNode;
-    const refusal = this.writerGuard?.(node);
+    if (this.guards.length === 0) return node;
+    const refusal = this.writerRefusal(node);
     if (refusal !== undefined) throw refusal;
     return node;
   }

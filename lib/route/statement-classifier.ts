@@ -1,4 +1,4 @@
-import type { ClassifyOptions, SqlClassifier } from '../classify';
+import type { ClassifyOptions, SqlClassification, SqlClassifier } from '../classify';
 import type { Access } from './router';
 import type { Statement } from './statement';
 
@@ -22,12 +22,17 @@ export interface StatementClass {
  * classify({ kind: 'query', method: 'select', lock: 'forUpdate', sql: '…', hint: undefined, table: 'users' })
  * // { access: 'write', reason: 'row lock forUpdate', tables: ['users'] }
  */
-export function statementClassifier(classifier: SqlClassifier, options: () => ClassifyOptions | undefined): (s: Statement) => StatementClass {
+export function statementClassifier(
+  classifier: SqlClassifier,
+  options: () => ClassifyOptions | undefined,
+  /** Wraps each SQL classification (the catalog counts what it decided). */
+  observe: (classify: () => SqlClassification) => SqlClassification = (classify) => classify(),
+): (s: Statement) => StatementClass {
   return (statement) => {
     if (statement.kind === 'schema') {
       return { access: 'write', reason: 'schema builder', tables: classifier.classify(statement.sql, options()).tables };
     }
-    const sqlClass = classifier.classify(statement.sql, options());
+    const sqlClass = observe(() => classifier.classify(statement.sql, options()));
     if (statement.kind === 'raw') {
       return { access: sqlClass.target === 'replica' ? 'read' : 'write', reason: sqlClass.reason, tables: sqlClass.tables };
     }

@@ -4,7 +4,7 @@ import { format } from 'util';
 import type { ClassifyOptions } from '../../lib/classify';
 import { classifySql } from '../../lib/classify';
 import { CatalogManager, normalizeCatalogConfig, type CatalogRows, type CatalogTimers } from '../../lib/catalog';
-import type { SplitCore, WriteInfo } from '../../lib/split-core';
+import type { CommittedWrite } from '../../lib/subsystem';
 
 class FakeTimers implements CatalogTimers {
   t = 0;
@@ -29,17 +29,16 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
-/** The parts of SplitCore the manager touches: the writer's pool and the classifier input. */
+/** What the manager touches: the writer and its background connection; `extras` is the classifier input it gives. */
 function fakeCore() {
-  const state = { extras: {} as Partial<ClassifyOptions>, acquired: 0, released: 0 };
-  const node = {
-    acquire: async () => { state.acquired++; return {}; },
-    release: async () => { state.released++; },
-  };
+  const state = { manager: undefined as CatalogManager | undefined, acquired: 0, released: 0, get extras(): Partial<ClassifyOptions> {
+    return state.manager?.classifyOptions() ?? {};
+  } };
+  const node = {};
   const core = {
-    router: { writer: () => node },
-    setClassifyExtras: (extras: Partial<ClassifyOptions>) => { state.extras = { ...state.extras, ...extras }; },
-  } as unknown as SplitCore;
+    writer: () => node,
+    link: () => { state.acquired++; state.released++; return {}; },
+  } as unknown as ConstructorParameters<typeof CatalogManager>[0];
   return { core, state };
 }
 
@@ -50,10 +49,11 @@ const rowsV1: CatalogRows = {
 };
 const rowsV2: CatalogRows = { ...rowsV1, functions: [{ schema: 'public', name: 'price', args: '23', volatility: 'v' }] };
 
-function writeInfo(extra: Partial<WriteInfo> = {}): WriteInfo {
+function writeInfo(extra: Partial<CommittedWrite> & { sql?: string } = {}): CommittedWrite {
+  const { sql, ...rest } = extra;
   return {
-    node: {} as WriteInfo['node'], tables: [], broad: true, connection: {} as WriteInfo['connection'], inTransaction: false,
-    commitPosition: () => Promise.resolve(0n), ...extra,
+    node: {} as CommittedWrite['node'], tables: [], broad: true, inTransaction: false, statements: sql === undefined ? [] : [sql],
+    commitPosition: () => Promise.resolve(0n), query: () => Promise.resolve({ rows: [] }), ...rest,
   };
 }
 
@@ -76,6 +76,7 @@ describe('CatalogManager', () => {
     const { core, state } = fakeCore();
     let rows = rowsV1;
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => rows);
+    state.manager = m;
     expect(state.extras.catalog).to.equal(undefined);
     expect(m.stats()).to.deep.include({ state: 'loading', version: 0, loads: 0 });
     m.refresher.start();
@@ -103,6 +104,7 @@ describe('CatalogManager', () => {
       if (fail) throw new Error('permission denied for table pg_proc');
       return rowsV1;
     });
+    state.manager = m;
     m.refresher.start();
     m.noteStatement('select 1'); // the first statement completed: load now
     await timers.advance(0);
@@ -124,6 +126,7 @@ describe('CatalogManager', () => {
     const pending: Array<{ connection: unknown; release: () => void }> = [];
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers,
       (connection) => new Promise((resolve) => pending.push({ connection, release: () => resolve(rowsV1) })));
+    state.manager = m;
     m.refresher.start();
     m.noteStatement('select 1');
     await timers.advance(0);
@@ -131,12 +134,12 @@ describe('CatalogManager', () => {
     expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
     // DDL during the first load: the write waits for a load that began after it, on its own connection.
     m.noteStatement('create function f() returns int language sql as $$select 1$$');
-    const held = {} as WriteInfo['connection'];
-    const wait = m.afterWrite(writeInfo({ broad: true, connection: held }));
+    const held = writeInfo({ broad: true, sql: 'create function f() returns int language sql as $$select 1$$' });
+    const wait = m.afterWrite(held);
     expect(wait).to.be.instanceOf(Promise);
     expect(pending).to.have.length(2);
     expect(pending[1]!.connection).to.equal(held);
-    expect(state.acquired).to.equal(1); // only the first load took a pool connection
+    expect(state.acquired).to.equal(1); // only the first load used the background connection
     pending[1]!.release();
     await wait;
     expect(m.stats()).to.deep.include({ loads: 1, state: 'ready' });
@@ -150,6 +153,7 @@ describe('CatalogManager', () => {
     const { core, state } = fakeCore();
     let rows = rowsV1;
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => rows);
+    state.manager = m;
     m.refresher.start();
     await timers.advance(500);
     expect(m.afterWrite(writeInfo({ sql: 'insert into t values (1)', broad: false }))).to.equal(undefined);
@@ -163,15 +167,15 @@ describe('CatalogManager', () => {
     await m.refresher.stop();
   });
 
-  it('without the SQL text, reloads after a broad transaction and after DDL seen on the client', async () => {
+  it('reloads after a transaction whose statements include DDL, and after DDL seen completing', async () => {
     const { core } = fakeCore();
     let loads = 0;
     const m = new CatalogManager(core, normalizeCatalogConfig('auto', true), timers, async () => { loads++; return rowsV1; });
     m.refresher.start();
     await timers.advance(500);
     expect(loads).to.equal(1);
-    expect(m.afterWrite(writeInfo({ inTransaction: true, broad: false }))).to.equal(undefined);
-    await m.afterWrite(writeInfo({ inTransaction: true, broad: true }));
+    expect(m.afterWrite(writeInfo({ inTransaction: true, broad: false, statements: ['insert into t values (1)'] }))).to.equal(undefined);
+    await m.afterWrite(writeInfo({ inTransaction: true, broad: true, statements: ['insert into t values (1)', 'create table u (id int)'] }));
     expect(loads).to.equal(2);
     m.noteStatement('alter table t set unlogged');
     await m.afterWrite(writeInfo({ broad: false, tables: ['t'] }));
@@ -212,6 +216,7 @@ describe('CatalogManager', () => {
       if (fail) throw new Error('connection terminated');
       return rowsV1;
     });
+    state.manager = m;
     m.refresher.start();
     await timers.advance(500);
     fail = true;

@@ -4,7 +4,9 @@ import { normalizeConsistencyConfig } from '../../lib/consistency/consistency-co
 import { ConsistencyCounters } from '../../lib/consistency/consistency-counters';
 import { ConsistencyScopes } from '../../lib/consistency/consistency-scopes';
 import { LagPolicy } from '../../lib/consistency/lag-policy';
-import { sqlPositionProbes, type PositionProbes, type ReplicaReading } from '../../lib/consistency/position-probe';
+import { linkPositionProbes, type PositionProbes, type ReplicaReading } from '../../lib/consistency/position-probe';
+import { BackgroundLinks } from '../../lib/background/background-links';
+import { ConnectionResolver } from '../../lib/background/connection-resolver';
 import { ReplicaPositions } from '../../lib/consistency/replica-positions';
 import { FIRST_REFRESH_BOUND_MS, StickyPolicy } from '../../lib/consistency/sticky-policy';
 import { parseLsn } from '../../lib/consistency/wal-position';
@@ -12,7 +14,7 @@ import { WriteTracker } from '../../lib/consistency/write-tracker';
 import type { Node } from '../../lib/route/node';
 import { RequestScope } from '../../lib/route/request-scope';
 import type { Statement } from '../../lib/route/statement';
-import type { WriteInfo } from '../../lib/split-core';
+import type { CommittedWrite as WriteInfo } from '../../lib/subsystem';
 
 // Fakes at the seams: nodes are keys with names, probes answer from a table the test
 // controls, the clock is a number, and the "connection" answers the capture query.
@@ -41,9 +43,10 @@ function read(sql = 'select * from "orders"'): Statement {
 }
 
 // The core reads the commit position once per write and shares it with every hook.
-function writeAt(lsn: string | Error): Pick<WriteInfo, 'connection' | 'commitPosition'> {
+function writeAt(lsn: string | Error): Pick<WriteInfo, 'statements' | 'query' | 'commitPosition'> {
   return {
-    connection: {} as WriteInfo['connection'],
+    statements: [],
+    query: () => Promise.resolve({ rows: [] }),
     commitPosition: () => (lsn instanceof Error ? Promise.reject(lsn) : Promise.resolve(parseLsn(lsn)!)),
   };
 }
@@ -216,16 +219,20 @@ describe('sticky policy: LSN mode', () => {
     expect(await verdict(t.sticky)).to.equal(undefined);
   });
 
-  it('falls back to windows for good when the position is forbidden, and says so once', async () => {
+  it('a refused position read costs that write a window, is said once, and never switches the instance out of LSN mode', async () => {
     const t = setup({ sticky: { windowMs: 700 } });
-    const denied = Object.assign(new Error('permission denied for function pg_current_wal_insert_lsn'), { code: '42501' });
-    await t.write(denied);
-    await t.write(denied);
-    expect(t.tracker.effectiveMode).to.equal('window');
-    expect(t.tracker.lsnUnavailable).to.contain('42501');
+    const refused = Object.assign(new Error('recovery is in progress'), { code: '55000' });
+    await t.write(refused);
+    await t.write(refused);
+    expect(t.tracker.effectiveMode).to.equal('lsn');
+    expect(t.tracker.lsnUnavailable).to.contain('55000');
     expect(t.warnings).to.have.length(1);
-    expect(t.counters.lsnCaptureFailures).to.equal(1); // the second write did not even try
+    expect(t.counters.lsnCaptureFailures).to.equal(2); // each write tries again: the failure is transient
     expect(await verdict(t.sticky)).to.equal('sticky window (700 ms left)');
+    // The next write whose position is read goes back to positions; the last failure is forgotten.
+    await t.write('0/2000');
+    expect(t.tracker.lsnUnavailable).to.equal(undefined);
+    expect(t.counters.lsnCaptures).to.equal(1);
   });
 
   it('a transient capture failure gives that write a window; LSN mode stays', async () => {
@@ -374,24 +381,21 @@ describe('lag policy and positions', () => {
     expect(t.positions.stats()[0]).to.include({ name: 'r1', replayLsn: null, lastError: 'ECONNREFUSED' });
   });
 
-  it('the SQL probe ends a connection whose query hangs, and returns it to the pool only once the query settled', async () => {
+  it('the position probe runs on the background link, which ends a connection whose query hangs and rejects', async () => {
     const events: string[] = [];
     let fail: (e: Error) => void = () => undefined;
-    const connection = {
-      query: () => new Promise((_, reject) => { fail = reject; }),
+    const client = {
+      connect: async () => { events.push('connect'); },
+      query: () => new Promise<never>((_, reject) => { fail = reject; }),
       end: async () => { events.push('end'); fail(new Error('Connection terminated')); },
+      on: () => client,
     };
-    const fakeNode = {
-      name: 'r9',
-      acquire: async () => connection,
-      release: async () => { events.push('release'); },
-    } as unknown as Node;
-    const began = Date.now();
-    const outcome = await sqlPositionProbes.replica(fakeNode, 60).then(() => 'answered', (e: Error) => e.message);
+    const fakeNode = { name: 'r9' } as unknown as Node;
+    const links = new BackgroundLinks([[fakeNode, new ConnectionResolver('postgres://app@127.0.0.1:1/app')]], { timeoutMs: 60, createClient: () => client });
+    const outcome = await linkPositionProbes(links).replica(fakeNode, 60).then(() => 'answered', (e: Error) => e.message);
     expect(outcome).to.equal('r9: no answer within 60 ms');
-    expect(Date.now() - began).to.be.within(50, 1000);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(events).to.deep.equal(['end', 'release']);
+    expect(events).to.deep.equal(['connect', 'end']);
+    expect(links.stats()[0]).to.deep.include({ node: 'r9', connected: false, connects: 1, failures: 1 });
   });
 
   it('polls in the background while started, and not after stop() (restartable, as initialize() does)', async () => {

@@ -7,7 +7,7 @@ import { Node } from '../../lib/route/node';
 import { createSelector } from '../../lib/route/replica-selector';
 import { Router, type RouteDecision } from '../../lib/route/router';
 import type { Statement } from '../../lib/route/statement';
-import type { FailedAttempt } from '../../lib/split-core';
+import type { FailedAttempt } from '../../lib/subsystem';
 
 const stmt: Statement = { kind: 'query', method: 'select', sql: 'select * from t', lock: undefined, hint: undefined, table: 't' };
 const code = (c: string, message = c) => Object.assign(new Error(message), { code: c });

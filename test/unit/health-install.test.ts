@@ -23,6 +23,8 @@ describe('health wired into splitKnex (nodes that refuse connections)', () => {
       replicas: [{ name: 'r1', connection: `postgres://app:secret@127.0.0.1:${r1}/app` }, { name: 'r2', connection: `postgres://app:secret@127.0.0.1:${r2}/app` }],
       health: { intervalMs: 20, timeoutMs: 200 }, log: QUIET, catalog: false, ...extra,
     });
+    // Background work starts with the first statement or ready(); these tests watch the probes alone.
+    void db.ready();
     return db;
   }
 

@@ -86,7 +86,7 @@ function setup(options: { discoverRoles?: boolean; failuresToDown?: number } = {
     emit: (event, payload) => events.push({ event, payload, at: clock.now() }),
     drain: (node, closeInFlight) => drains.push([node.name, closeInFlight]),
   });
-  router.writerGuard = (w) => monitor.writerRefusal(w);
+  router.compose([], [(w) => monitor.writerRefusal(w)]);
   const readsGoTo = () => new Set(Array.from({ length: 6 }, () => (router.route(read) as { node: Node }).node.name));
   return { primary, r1, r2, router, probes, clock, events, drains, monitor, readsGoTo, p: (n: Node) => probes.get(n)! };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'events';
 import { PgProbe, PROBE_SQL } from '../../lib/health/pg-probe';
-import { drainPool } from '../../lib/health/pool-drain';
+import { swapPool as drainPool } from '../../lib/knex/node-pool';
 import type { KnexClient, PooledConnection } from '../../lib/knex/knex-internals';
 
 type Behaviour = 'ok' | 'standby' | 'hang' | 'fail';

@@ -1,0 +1,282 @@
+import createDebug from 'debug';
+import type { EventEmitter } from 'events';
+import type { PooledConnection } from './knex/knex-internals';
+import { statementIsTxControl } from './knex/pg-errors';
+import type { InstanceLifecycle } from './lifecycle';
+import type { BoundTarget } from './knex/split-client-marks';
+import { memoizedCommitPosition } from './route/commit-position';
+import type { Node } from './route/node';
+import type { RouteDecision, Router } from './route/router';
+import type { Statement } from './route/statement';
+import type { StatementClass } from './route/statement-classifier';
+import type { Answer, CommittedWrite, FailedAttempt, ReadRequest, RetryPolicy, StatementSource, Subsystem } from './subsystem';
+import type { TransactionWrites } from './route/transaction-writes';
+
+const debug = createDebug('split-knex:route');
+
+/** The payload of the `route` event. */
+export interface RouteEvent {
+  node: string;
+  role: 'primary' | 'replica';
+  access: 'read' | 'write';
+  reason: string;
+  sql: string;
+  method: string;
+  tables: readonly string[];
+  inTransaction: boolean;
+}
+
+/** The payload of the `misroute` event: a replica refused a statement as read-only. */
+export interface MisrouteEvent {
+  node: string;
+  sql: string;
+  code: string;
+  message: string;
+  retried: boolean;
+}
+
+/** One statement routed by split-knex, as the knex seam hands it to the pipeline. @internal */
+export interface StatementRun {
+  readonly statement: Statement;
+  /** `db.primary` / `db.replica(name)`: the user chose the target. */
+  readonly bound: BoundTarget | undefined;
+  /** `.stream()`: rows may reach the caller before the statement ends. */
+  readonly streaming: boolean;
+  /** What the answer stage needs of the builder (read lazily: only the cache asks). */
+  source(): StatementSource;
+  /** Runs the statement on a connection of `decision.node`; resolves with knex's result. */
+  execute(connection: PooledConnection, decision: RouteDecision): Promise<unknown>;
+  /** An attempt failed and another follows (knex rewrites the compiled query while running it). */
+  retrying(): void;
+}
+
+/** A statement whose connection was chosen before it (a transaction, `.connection(conn)`). @internal */
+export interface PinnedRun {
+  readonly statement: Statement;
+  readonly node: Node;
+  /** `transaction` or `explicit connection`, for events. */
+  readonly reason: string;
+  /** The open transaction's write record, when the statement runs inside one. */
+  readonly writes: TransactionWrites | undefined;
+  execute(): Promise<unknown>;
+}
+
+/** What the pipeline is composed of. @internal */
+export interface PipelineParts {
+  router: Router;
+  subsystems: readonly Subsystem[];
+  lifecycle: InstanceLifecycle;
+  /** The instance (a knex instance) that emits `route`, `misroute` and the subsystems' events. */
+  events: EventEmitter;
+  /** Classifies a statement inside a transaction (no routing, for counts and write records). */
+  classifyPinned(statement: Statement): StatementClass;
+  /** Retry policies of the core, asked before the subsystems' (the misroute guard). */
+  coreRetries: readonly RetryPolicy[];
+  logger: { warn(message: string): void };
+}
+
+/**
+ * What happens to one statement, top to bottom: lifecycle → classify and route (read
+ * policies) → answer from the cache or not → take a connection on the node → run →
+ * retry elsewhere or not → after-commit effects (positions, invalidation, catalog) → events.
+ * A cache miss continues down this same path once, whatever the store. Composed once by
+ * `splitKnex()` from the subsystems' declared stages; immutable afterwards.
+ *
+ * @example
+ * const result = await pipeline.run(runFromRunner);
+ */
+export class Pipeline {
+  /** Statements a replica refused as read-only (SQLSTATE 25006). */
+  misroutes = 0;
+  /** Statements run again on another node. */
+  retries = 0;
+  readonly router: Router;
+  readonly lifecycle: InstanceLifecycle;
+  private readonly answerers: ReadonlyArray<NonNullable<Subsystem['answer']>>;
+  private readonly retryPolicies: readonly RetryPolicy[];
+  private readonly nodeErrorObservers: ReadonlyArray<NonNullable<Subsystem['nodeError']>>;
+  private readonly doneObservers: ReadonlyArray<NonNullable<Subsystem['statementDone']>>;
+  private readonly effects: ReadonlyArray<NonNullable<Subsystem['afterCommit']>>;
+  private readonly events: EventEmitter;
+  private readonly classifyPinned: PipelineParts['classifyPinned'];
+  private readonly logger: PipelineParts['logger'];
+
+  constructor(parts: PipelineParts) {
+    const s = parts.subsystems;
+    this.router = parts.router;
+    this.lifecycle = parts.lifecycle;
+    this.events = parts.events;
+    this.classifyPinned = parts.classifyPinned;
+    this.logger = parts.logger;
+    this.answerers = Object.freeze(s.flatMap((x) => (x.answer === undefined ? [] : [x.answer])));
+    this.retryPolicies = Object.freeze([...parts.coreRetries, ...s.flatMap((x) => (x.retry === undefined ? [] : [x.retry]))]);
+    this.nodeErrorObservers = Object.freeze(s.flatMap((x) => (x.nodeError === undefined ? [] : [x.nodeError])));
+    this.doneObservers = Object.freeze(s.flatMap((x) => (x.statementDone === undefined ? [] : [x.statementDone])));
+    this.effects = Object.freeze(s.flatMap((x) => (x.afterCommit === undefined ? [] : [x.afterCommit])));
+
+  }
+
+  /** Runs one routed statement (outside a transaction). */
+  async run(run: StatementRun): Promise<unknown> {
+    // 1. Lifecycle: after destroy() nothing runs; the first statement starts background work.
+    this.lifecycle.enter();
+    const statement = run.statement;
+
+    // 2. Classify and route: hint > bound target > usePrimary > writes to the primary >
+    //    reads through the read policies (health, consistency, lag) to a replica > fallback.
+    const routed = this.router.route(statement, run.bound);
+    let decision = routed instanceof Promise ? await routed : routed;
+
+    // 3. Answer from the cache, or get a ticket to store what the replica answers.
+    const answer = decision.access === 'read' && !run.streaming && this.answerers.length > 0
+      ? await this.answer(run, decision) : undefined;
+    if (answer?.hit === true) return answer.value;
+
+    // 4. Take a connection on the node and run; on failure ask the retry policies.
+    for (let attempt = 1; ; attempt++) {
+      const node = decision.node;
+      let connection: PooledConnection;
+      try {
+        connection = await node.acquire();
+      } catch (err) {
+        this.noteNodeError(node, err, 'acquire');
+        decision = await this.nextAttempt({ node, decision, statement, err, attempt, phase: 'acquire', streaming: run.streaming, bound: run.bound !== undefined });
+        continue;
+      }
+      this.emitRoute(decision, statement, false);
+      node.began(decision.access);
+      try {
+        const result = await run.execute(connection, decision);
+        this.noteDone(statement.sql, node);
+        // 5. Effects of a committed autocommit write, on the connection that committed it,
+        //    before the caller resumes: positions, cache invalidation, catalog reload.
+        if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
+          await this.afterCommit({
+            node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
+            inTransaction: false, statements: [statement.sql],
+          }, connection);
+        } else if (answer !== undefined) {
+          answer.store(result, node);
+        }
+        return result;
+      } catch (err) {
+        node.errors++;
+        this.noteNodeError(node, err, 'query');
+        decision = await this.nextAttempt({ node, decision, statement, err, attempt, phase: 'query', streaming: run.streaming, bound: run.bound !== undefined });
+        run.retrying();
+      } finally {
+        node.inFlight--;
+        await node.release(connection);
+      }
+    }
+  }
+
+  /** Runs a statement on a connection chosen before it (inside a transaction, or `.connection(conn)`). */
+  async runPinned(run: PinnedRun): Promise<unknown> {
+    this.lifecycle.enter();
+    const { node, statement } = run;
+    // Classified for the per-node counts, the route event and the transaction's write record.
+    const c = this.classifyPinned(statement);
+    // Nothing that runs on a replica may change what we believe about the primary.
+    if (c.access === 'write' && run.writes !== undefined && node.role === 'primary' && !statementIsTxControl(statement.sql)) {
+      run.writes.add(statement, c.tables);
+    }
+    this.emitRoute({ node, access: c.access, reason: run.reason, tables: c.tables }, statement, run.writes !== undefined);
+    node.began(c.access);
+    try {
+      const result = await run.execute();
+      this.noteDone(statement.sql, node);
+      return result;
+    } catch (err) {
+      node.errors++;
+      throw err;
+    } finally {
+      node.inFlight--;
+    }
+  }
+
+  /**
+   * The after-commit effects of a write (an autocommit statement, or a transaction at COMMIT),
+   * run on the connection that committed it. Never rejects: a failed effect is logged.
+   */
+  async afterCommit(facts: Omit<CommittedWrite, 'commitPosition' | 'query'>, connection: PooledConnection): Promise<void> {
+    if (this.effects.length === 0) return;
+    const queryable = connection as unknown as { query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> };
+    const write: CommittedWrite = { ...facts, commitPosition: memoizedCommitPosition(connection), query: (sql, params) => queryable.query(sql, params) };
+    const pending: Promise<void>[] = [];
+    for (const effect of this.effects) {
+      try {
+        const r = effect(write);
+        if (r instanceof Promise) pending.push(r.catch((err: unknown) => this.effectFailed(err)));
+      } catch (err) {
+        this.effectFailed(err);
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+
+  // Stores that answer later (Redis) are awaited here, once: the miss then runs below like any read.
+  private answer(run: StatementRun, decision: RouteDecision): Promise<Answer | undefined> {
+    return this.lookup({ statement: run.statement, decision, source: run.source() });
+  }
+
+  /** The answer stage alone, for one read (the pipeline's step 3; benchmarks time it apart). */
+  async lookup(request: ReadRequest): Promise<Answer | undefined> {
+    for (const answerer of this.answerers) {
+      const a = answerer(request);
+      const answer = a instanceof Promise ? await a : a;
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
+  }
+
+  // Asks the retry policies (misroute guard first, then the subsystems') where a failed
+  // statement runs next; rethrows the error (or a policy's replacement) when none retries it.
+  private async nextAttempt(failure: FailedAttempt): Promise<RouteDecision> {
+    for (const policy of this.retryPolicies) {
+      const verdict = policy(failure);
+      const v = verdict instanceof Promise ? await verdict : verdict;
+      if (v === undefined) continue;
+      if (v instanceof Error) throw v;
+      this.retries++;
+      return v;
+    }
+    throw failure.err;
+  }
+
+  /** Counts and announces a statement a replica refused as read-only. */
+  noteMisroute(node: Node, sql: string, err: { code?: string; message?: string }, retried: boolean): void {
+    this.misroutes++;
+    this.emit('misroute', { node: node.name, sql, code: err.code ?? '', message: err.message ?? '', retried } satisfies MisrouteEvent);
+  }
+
+  private noteNodeError(node: Node, err: unknown, phase: 'acquire' | 'query'): void {
+    for (const observe of this.nodeErrorObservers) observe(node, err, phase);
+  }
+
+  private noteDone(sql: string, node: Node): void {
+    for (const observe of this.doneObservers) observe(sql, node);
+  }
+
+  // Emits `route` when someone listens (building the payload costs only then).
+  private emitRoute(decision: Pick<RouteDecision, 'node' | 'access' | 'reason' | 'tables'>, statement: Statement, inTransaction: boolean): void {
+    if (this.events.listenerCount('route') === 0) return;
+    this.emit('route', {
+      node: decision.node.name, role: decision.node.role, access: decision.access, reason: decision.reason,
+      sql: statement.sql, method: statement.method, tables: decision.tables, inTransaction,
+    } satisfies RouteEvent);
+  }
+
+  /** Emits a public event; a throwing listener is contained (it must not fail the statement). */
+  emit(event: string, payload: unknown): void {
+    try {
+      this.events.emit(event, payload);
+    } catch (err) {
+      debug('listener of %s threw: %s', event, String(err));
+    }
+  }
+
+  private effectFailed(err: unknown): void {
+    this.logger.warn(`split-knex: an after-commit effect failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
