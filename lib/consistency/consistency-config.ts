@@ -1,3 +1,4 @@
+import { normalizeClock, type Clock, type NormalizedClock } from '../clock';
 import { configError } from '../errors';
 
 /**
@@ -67,10 +68,14 @@ export interface LagConfig {
   maxWaitMs?: number;
 }
 
-/** Time as the consistency subsystem reads it (wall clock: tokens carry absolute times). */
-export interface ConsistencyClock {
-  now(): number;
-}
+/**
+ * Time as the consistency subsystem reads it: the one {@link Clock} (wall clock: tokens carry absolute times).
+ *
+ * @deprecated Use `Clock` from the clock module; kept so existing imports compile.
+ * @example
+ * const clock: ConsistencyClock = { now: () => Date.now() };
+ */
+export type ConsistencyClock = Clock;
 
 /** The validated `sticky` + `lag` sections. @internal */
 export interface ConsistencyOptions {
@@ -87,7 +92,7 @@ export interface ConsistencyOptions {
     onExceeded: LagExceededAction;
     maxWaitMs: number;
   };
-  clock: ConsistencyClock;
+  clock: NormalizedClock;
 }
 
 const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'];
@@ -95,11 +100,14 @@ const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 
 
 /**
  * Validates the `sticky`, `lag` (and `consistency.scope`) sections of a raw config eagerly.
+ * The clock is `clock` when given (e.g. `NormalizedConfig.clock`), else the raw `clock` key
+ * validated by `normalizeClock`.
  *
  * @example
  * normalizeConsistencyConfig({ sticky: { mode: 'window', windowMs: 1000 } }).windowMs // 1000
+ * normalizeConsistencyConfig(n.raw, n.clock).clock === n.clock // true
  */
-export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>>): ConsistencyOptions {
+export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>>, clock?: NormalizedClock): ConsistencyOptions {
   const sticky = section(raw, 'sticky', STICKY_KEYS);
   const lag = section(raw, 'lag', LAG_KEYS);
   const consistency = section(raw, 'consistency', ['scope']);
@@ -114,7 +122,6 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
   if (sticky.perTable !== undefined && typeof sticky.perTable !== 'boolean') {
     throw configError('sticky.perTable', sticky.perTable, 'must be a boolean');
   }
-  const clock = raw.clock as { now?: unknown } | undefined;
   return {
     mode,
     windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
@@ -129,8 +136,7 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
       onExceeded: oneOf('lag.onExceeded', lag.onExceeded, ['primary', 'wait', 'error'] as const) ?? 'primary',
       maxWaitMs: integer('lag.maxWaitMs', lag.maxWaitMs, 0) ?? 1000,
     },
-    // The shared `clock` key may carry more (timers); consistency needs only `now()`.
-    clock: clock !== null && typeof clock === 'object' && typeof clock.now === 'function' ? (clock as ConsistencyClock) : Date,
+    clock: clock ?? normalizeClock(raw.clock),
   };
 }
 
