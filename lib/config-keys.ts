@@ -106,6 +106,17 @@ export function rejectUnknownKeys(prefix: string, obj: object, allowed: readonly
   }
 }
 
+/**
+ * Throws `ESPLIT_CONFIG` naming `path.key` for a key of a pg connection object that neither
+ * node-postgres nor knex reads (it would be ignored, e.g. a misspelt `hots`).
+ *
+ * @example
+ * checkConnectionKeys('replicas[0]', { hots: 'r1' }); // throws: "replicas[0].hots" … did you mean "host"?
+ */
+export function checkConnectionKeys(path: string, connection: object): void {
+  rejectUnknownKeys(path, connection, PG_CONNECTION_KEYS, 'a pg connection option');
+}
+
 // Optimal string alignment distance: Levenshtein plus swaps of neighbours (`stikcy`).
 function editDistance(a: string, b: string): number {
   const rows: number[][] = [];

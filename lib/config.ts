@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { configError } from './errors';
 import { normalizeClock, type Clock, type NormalizedClock } from './clock';
-import { closestKey, KNEX_KEYS, PG_CONNECTION_KEYS, rejectUnknownKeys, type Exact, type PgConnectionOptions } from './config-keys';
+import { checkConnectionKeys, closestKey, KNEX_KEYS, PG_CONNECTION_KEYS, rejectUnknownKeys, type Exact, type PgConnectionOptions } from './config-keys';
 import type { ReplicaSelectorFn } from './route/replica-selector';
 import { connectionLabel } from './route/connection-label';
 import type { ConsistencyScopeMode, LagConfig, StickyConfig } from './consistency/consistency-config';
@@ -9,7 +9,7 @@ import type { CatalogConfig } from './catalog/catalog-config';
 import type { HealthConfig } from './health/health-config';
 import type { CacheConfig } from './cache/cache-config';
 
-export type { PgConnectionOptions } from './config-keys';
+export { checkConnectionKeys, type PgConnectionOptions } from './config-keys';
 
 /** A knex connection for one node: a URL, a connection object, or a provider function. */
 export type NodeConnection = string | Knex.StaticConnectionConfig | Knex.ConnectionConfigProvider;
@@ -187,17 +187,6 @@ function rejectUnknownTopKeys(config: SplitKnexConfig): void {
     const hint = meant === undefined ? '' : ` (did you mean "${meant}"?)`;
     throw configError(key, value, `is not a knex or split-knex option${hint}`);
   }
-}
-
-/**
- * Throws `ESPLIT_CONFIG` naming `path.key` for a key of a pg connection object that neither
- * node-postgres nor knex reads (it would be ignored, e.g. a misspelt `hots`).
- *
- * @example
- * checkConnectionKeys('replicas[0]', { hots: 'r1' }); // throws: "replicas[0].hots" … did you mean "host"?
- */
-export function checkConnectionKeys(path: string, connection: object): void {
-  rejectUnknownKeys(path, connection, PG_CONNECTION_KEYS, 'a pg connection option');
 }
 
 function normalizeReplicas(value: SplitKnexConfig['replicas'], basePool: Knex.PoolConfig | undefined): NodeSpec[] {

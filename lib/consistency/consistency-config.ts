@@ -1,4 +1,5 @@
 import { normalizeClock, type Clock, type NormalizedClock } from '../clock';
+import { rejectUnknownKeys, type Exact, type ExactKeys } from '../config-keys';
 import { configError } from '../errors';
 
 /**
@@ -95,8 +96,11 @@ export interface ConsistencyOptions {
   clock: NormalizedClock;
 }
 
-const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'];
-const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'];
+const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'] as const;
+const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'] as const;
+// Compile only while the lists name exactly the keys of the section types.
+type StickyKeysExact = Exact<ExactKeys<StickyConfig, typeof STICKY_KEYS>>;
+type LagKeysExact = Exact<ExactKeys<LagConfig, typeof LAG_KEYS>>;
 
 /**
  * Validates the `sticky`, `lag` (and `consistency.scope`) sections of a raw config eagerly.
@@ -140,14 +144,12 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
   };
 }
 
-function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: string[]): Record<string, unknown> {
+function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: readonly string[]): Record<string, unknown> {
   const value = raw[key];
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError(key, value, 'must be an object');
   const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw configError(`${key}.${k}`, obj[k], `is not a ${key} option (expected one of ${allowed.join(', ')})`);
-  }
+  rejectUnknownKeys(key, obj, allowed, `a ${key} option`);
   return obj;
 }
 
