@@ -4,10 +4,12 @@ import { normalizeClock, type Clock, type NormalizedClock } from './clock';
 import { checkConnectionKeys, closestKey, KNEX_KEYS, PG_CONNECTION_KEYS, rejectUnknownKeys, type Exact, type PgConnectionOptions } from './config-keys';
 import type { ReplicaSelectorFn } from './route/replica-selector';
 import { connectionLabel } from './route/connection-label';
-import type { ConsistencyScopeMode, LagConfig, StickyConfig } from './consistency/consistency-config';
-import type { CatalogConfig } from './catalog/catalog-config';
-import type { HealthConfig } from './health/health-config';
-import type { CacheConfig } from './cache/cache-config';
+import {
+  normalizeConsistencyConfig, type ConsistencyOptions, type ConsistencyScopeMode, type LagConfig, type StickyConfig,
+} from './consistency/consistency-config';
+import { normalizeCatalogConfig, type CatalogConfig, type NormalizedCatalogConfig } from './catalog/catalog-config';
+import { normalizeHealthConfig, type HealthConfig, type NormalizedHealthConfig } from './health/health-config';
+import { normalizeCacheConfig, type CacheConfig, type NormalizedCacheConfig } from './cache/cache-config';
 
 export { checkConnectionKeys, type PgConnectionOptions } from './config-keys';
 
@@ -119,6 +121,12 @@ export interface NormalizedConfig {
   routing: Required<Omit<RoutingConfig, 'readOnlyFunctions'>> & { readOnlyFunctions: string[] };
   /** The one validated clock, for every subsystem. */
   clock: NormalizedClock;
+  /** Every section validated eagerly, so a typo anywhere fails before any pool exists. */
+  health: NormalizedHealthConfig;
+  consistency: ConsistencyOptions;
+  catalog: NormalizedCatalogConfig;
+  /** `undefined`: the cache is off. */
+  cache: NormalizedCacheConfig | undefined;
   /** The raw config, for subsystems that validate their own sections. */
   raw: Readonly<SplitKnexConfig>;
 }
@@ -177,7 +185,14 @@ export function normalizeConfig(config: SplitKnexConfig): NormalizedConfig {
     if (names.has(r.name)) throw configError('replicas[].name', r.name, 'must be unique (and not "primary")');
     names.add(r.name);
   }
-  return { knexConfig: knexConfig as Knex.Config, primary, replicas, routing: normalizeRouting(config.routing), clock, raw: config };
+  return {
+    knexConfig: knexConfig as Knex.Config, primary, replicas, routing: normalizeRouting(config.routing), clock,
+    health: normalizeHealthConfig(config),
+    consistency: normalizeConsistencyConfig(config as Readonly<Record<string, unknown>>, clock),
+    catalog: normalizeCatalogConfig(config.catalog, replicas.length > 0),
+    cache: normalizeCacheConfig(config.cache),
+    raw: config,
+  };
 }
 
 function rejectUnknownTopKeys(config: SplitKnexConfig): void {

@@ -70,7 +70,7 @@ export function configError(key: string, value: unknown, expected: string): Spli
  * describeValue('connection.password', 'pw')          // '[hidden]'
  */
 export function describeValue(key: string, value: unknown): string {
-  if (/pass(word|wd|phrase)?$|pwd$|secret|token/i.test(key)) return '[hidden]';
+  if (SECRET_KEY.test(key.slice(key.lastIndexOf('.') + 1))) return '[hidden]';
   if (typeof value === 'string') return JSON.stringify(redactText(value));
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'bigint') return `${value}n`;
@@ -78,6 +78,9 @@ export function describeValue(key: string, value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return describeObject(value as Record<string, unknown>);
 }
+
+// Keys whose value is never shown, misspelt ones included (`pasword`, `pssword`, `passwd`).
+const SECRET_KEY = /pa?s?s?w(or)?d|pass|pwd|^pw$|secret|token|credential|^(ssl)?key$|pfx/i;
 
 function describeObject(value: Record<string, unknown>): string {
   // Show the keys (they are what a typo is in), never the values: `an object { host, password }`.

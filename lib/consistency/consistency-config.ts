@@ -126,7 +126,7 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
   if (sticky.perTable !== undefined && typeof sticky.perTable !== 'boolean') {
     throw configError('sticky.perTable', sticky.perTable, 'must be a boolean');
   }
-  return {
+  const options: ConsistencyOptions = {
     mode,
     windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
     perTable: sticky.perTable === true,
@@ -142,6 +142,10 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
     },
     clock: clock ?? normalizeClock(raw.clock),
   };
+  if (options.lag.pollIntervalMs === 0 && (options.lag.maxLagMs !== undefined || options.lag.maxLagBytes !== undefined)) {
+    throw configError('lag.pollIntervalMs', 0, 'must be > 0 when lag.maxLagMs or lag.maxLagBytes is set (lag is measured by the background poll)');
+  }
+  return options;
 }
 
 function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: readonly string[]): Record<string, unknown> {
