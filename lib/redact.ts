@@ -22,6 +22,7 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'`]*):((?:(?!:\/\/)[^
 // password may not start with `//` (that is a scheme URL, handled above).
 const BARE_USERINFO = /(^|[\s"'`(<[{,;=])([^\s:@/?#"'`(<[{,;=]+):(?!\/\/)((?:(?!:\/\/)[^\s"`])*)@(?=[\w[.-])/g;
 // `password=x`, `password='a b'`, `"password":"x"`, `password: 'x'`, `PGPASSWORD=x`, `sslpassword=x`.
+// An unquoted value runs to the next whitespace: libpq allows `,` `;` `&` inside it.
 const KEY_VALUE = new RegExp(
   String.raw`((?<![\w.-])["']?[\w.-]*(?:password|passwd|pwd|passphrase|secret)[\w.-]*["']?\s*(?:=>|[=:])\s*)` +
     String.raw`('(?:[^'\\]|\\.|'')*'?|"(?:[^"\\]|\\.)*"?|` + '`[^`]*`?' + String.raw`|[^\s]*)`,
@@ -34,13 +35,17 @@ const KEY_VALUE = new RegExp(
  *
  * @example
  * redactText('connect to app:S3cret@db:5432/app failed') // 'connect to app:***@db:5432/app failed'
- * redactText("host=db password='a b' user=app")          // 'host=db password=*** user=app'
+ * redactText("host=db password='a b' user=app")          // "host=db password='***' user=app"
  */
 export function redactText(text: string): string {
   return text
     .replace(URL_USERINFO, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
     .replace(BARE_USERINFO, (_m, before: string, user: string) => `${before}${user}:${REDACTED}@`)
-    .replace(KEY_VALUE, (_m, key: string) => `${key}${REDACTED}`);
+    // A quoted value stays quoted (JSON and inspect output stay well-formed, and a second pass is a no-op).
+    .replace(KEY_VALUE, (_m, key: string, value: string) => {
+      const quote = value[0] === '"' || value[0] === "'" || value[0] === '`' ? value[0] : '';
+      return `${key}${quote}${REDACTED}${quote}`;
+    });
 }
 
 /**
