@@ -1,5 +1,9 @@
 import type { Node, NodeRole, NodeState } from './route/node';
 import type { SplitCore } from './split-core';
+import type { HealthStats } from './health';
+import type { ConsistencyStats } from './consistency';
+import type { CatalogStats } from './catalog';
+import type { CacheStats } from './cache';
 
 /** One node's counters, as `db.stats()` reports them. Never contains connection strings. */
 export interface NodeStats {
@@ -26,8 +30,33 @@ export interface RoleTotals {
   inFlight: number;
 }
 
-/** What `db.stats()` returns. */
-export interface SplitKnexStats {
+/**
+ * The sections the subsystems add to `db.stats()`, one typed field each.
+ *
+ * @example
+ * const s = db.stats();
+ * s.health.nodes; s.consistency.effectiveMode; s.catalog.state; s.cache?.hits;
+ */
+export interface SubsystemStats {
+  /** Probe states, ejections, retries (docs/failure-handling.md). */
+  health: HealthStats;
+  /** Read-your-writes mode, positions, lag (docs/consistency.md). */
+  consistency: ConsistencyStats;
+  /** What the catalog knows and how it routed (docs/catalog.md). */
+  catalog: CatalogStats;
+  /** Result cache counters; `null` when the `cache` section is absent. */
+  cache: CacheStats | null;
+}
+
+/**
+ * What `db.stats()` returns: counters per node and role, and one typed section per subsystem.
+ * Never contains a connection string or a password.
+ *
+ * @example
+ * const s: SplitKnexStats = db.stats();
+ * s.totals.replica.reads; s.health.nodes;
+ */
+export interface SplitKnexStats extends SubsystemStats {
   nodes: NodeStats[];
   totals: { primary: RoleTotals; replica: RoleTotals };
   /** Statements a replica refused as read-only (SQLSTATE 25006): each is a classifier bug to report. */
@@ -36,7 +65,6 @@ export interface SplitKnexStats {
   retries: number;
   /** Reads that went to the primary, by cause (`fallback`, `usePrimary`, `hint`, `sticky`, `lag`, …). */
   primaryReads: Record<string, number>;
-  [section: string]: unknown;
 }
 
 /**
@@ -57,12 +85,16 @@ export function collectStats(core: SplitCore): SplitKnexStats {
     t.errors += n.errors;
     t.inFlight += n.inFlight;
   }
-  const stats: SplitKnexStats = {
+  const stats: Record<string, unknown> = {
     nodes, totals, misroutes: core.misroutes, retries: core.retries,
     primaryReads: Object.fromEntries(core.router.primaryReads),
+    cache: null,
   };
+  // Sections are still registered by name at install time (statsSections); the cast holds
+  // while health, consistency and catalog always register theirs. Typed collection (each
+  // subsystem declaring its section) replaces it when the pipeline lands.
   for (const [name, section] of core.statsSections) stats[name] = section();
-  return stats;
+  return stats as unknown as SplitKnexStats;
 }
 
 function nodeStats(node: Node): NodeStats {

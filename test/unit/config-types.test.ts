@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { normalizeConfig, type SplitKnexConfig } from '../../lib/config';
+import type { SplitKnexStats } from '../../lib/stats';
 import { configError } from '../support/expect-config-error';
 
 // Each `@ts-expect-error` below is checked by `npm run typecheck`: if a typo compiled (an
@@ -53,3 +54,10 @@ describe('config types: typos fail to compile (npm run typecheck) and to run', (
     for (const config of typos) configError(() => normalizeConfig(config));
   });
 });
+
+// Type-level only: strict users read stats() sections without casts, and a misspelt section fails.
+export function readStatsWithoutCasts(s: SplitKnexStats): Array<string | number | boolean | null> {
+  // @ts-expect-error a misspelt stats section
+  void s.helth;
+  return [s.health.enabled, s.consistency.effectiveMode, s.catalog.state, s.cache?.hits ?? null, s.totals.replica.reads];
+}
