@@ -4,6 +4,7 @@
  * - URL userinfo, with or without a scheme: `postgres://app:S3cret@h/db`, `app:S3cret@h:5432/db`;
  * - `password=…` (and `sslpassword`, `passphrase`, `secret`…) in key/value connection strings,
  *   URL query strings, JSON and `util.inspect` output, quoted or not;
+ * - `PASSWORD '…'` in SQL (`CREATE ROLE`, `ALTER USER`);
  * - connection objects: any password-like key (any case), a `connectionString`, nested objects.
  *
  * Precision gives way to safety: when a shape is ambiguous, more is hidden, never less.
@@ -28,6 +29,8 @@ const KEY_VALUE = new RegExp(
     String.raw`('(?:[^'\\]|\\.|'')*'?|"(?:[^"\\]|\\.)*"?|` + '`[^`]*`?' + String.raw`|[^\s]*)`,
   'gi',
 );
+// SQL: `CREATE ROLE app PASSWORD 'x'`, `ALTER USER app WITH ENCRYPTED PASSWORD 'x'` (in debug lines and events).
+const SQL_PASSWORD = /\b(password\s+)(E?'(?:[^'\\]|\\.|'')*'?)/gi;
 
 /**
  * Hides every credential in a free text: a URL, a key/value connection string, an error
@@ -41,6 +44,7 @@ export function redactText(text: string): string {
   return text
     .replace(URL_USERINFO, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
     .replace(BARE_USERINFO, (_m, before: string, user: string) => `${before}${user}:${REDACTED}@`)
+    .replace(SQL_PASSWORD, (_m, key: string) => `${key}'${REDACTED}'`)
     // A quoted value stays quoted (JSON and inspect output stay well-formed, and a second pass is a no-op).
     .replace(KEY_VALUE, (_m, key: string, value: string) => {
       const quote = value[0] === '"' || value[0] === "'" || value[0] === '`' ? value[0] : '';

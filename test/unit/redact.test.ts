@@ -41,6 +41,7 @@ const SHAPES: Array<[string, string, (pw: string) => string]> = [
   ['an sslpassword key', URL_SAFE, (pw) => `host=db sslpassword=${pw}`],
   ['JSON of a connection object', PRINTABLE, (pw) => JSON.stringify({ host: 'db', password: pw, user: 'app' })],
   ['util.inspect of a connection object', PRINTABLE, (pw) => inspect({ host: 'db', password: pw, user: 'app' })],
+  ['SQL setting a role password', PRINTABLE, (pw) => `alter role app with encrypted password '${pw.replace(/'/g, "''")}' valid until 'infinity'`],
   ['an error message quoting a URL', PRINTABLE, (pw) => `connect failed for "app:${encodeURIComponent(pw)}@db:5432/app": ECONNREFUSED`],
 ];
 
