@@ -1,14 +1,20 @@
 import type { Knex } from 'knex';
 import { configError } from './errors';
+import { normalizeClock, type Clock, type NormalizedClock } from './clock';
+import { checkConnectionKeys, closestKey, KNEX_KEYS, PG_CONNECTION_KEYS, rejectUnknownKeys, type Exact, type PgConnectionOptions } from './config-keys';
 import type { ReplicaSelectorFn } from './route/replica-selector';
 import { connectionLabel } from './route/connection-label';
-import type { LagConfig, StickyConfig } from './consistency/consistency-config';
-import type { CatalogConfig } from './catalog/catalog-config';
-import type { HealthConfig } from './health/health-config';
-import type { CacheConfig } from './cache/cache-config';
+import {
+  normalizeConsistencyConfig, type ConsistencyOptions, type ConsistencyScopeMode, type LagConfig, type StickyConfig,
+} from './consistency/consistency-config';
+import { normalizeCatalogConfig, type CatalogConfig, type NormalizedCatalogConfig } from './catalog/catalog-config';
+import { normalizeHealthConfig, type HealthConfig, type NormalizedHealthConfig } from './health/health-config';
+import { normalizeCacheConfig, type CacheConfig, type NormalizedCacheConfig } from './cache/cache-config';
+
+export { checkConnectionKeys, type PgConnectionOptions } from './config-keys';
 
 /** A knex connection for one node: a URL, a connection object, or a provider function. */
-export type NodeConnection = string | Knex.StaticConnectionConfig | Knex.ConnectionConfigProvider | Record<string, unknown>;
+export type NodeConnection = string | Knex.StaticConnectionConfig | Knex.ConnectionConfigProvider;
 
 /** A replica written in full, with its own name, weight and pool. */
 export interface ReplicaConfig {
@@ -20,6 +26,23 @@ export interface ReplicaConfig {
   /** Pool settings for this node, merged over the top-level `pool`. */
   pool?: Knex.PoolConfig;
 }
+
+/**
+ * A replica given as a bare pg connection object: it may not hold a replica-entry key
+ * (`name`, `connection`, `weight`, `pool`), so a typo like `{ name, conection }` cannot pass for one.
+ *
+ * @example
+ * const r: BareReplicaConnection = { host: 'r1', port: 5433, user: 'app', database: 'app' };
+ */
+export type BareReplicaConnection = PgConnectionOptions & { [K in keyof ReplicaConfig]?: never };
+
+/**
+ * One element of `replicas`: a URL, a full entry, a bare pg connection object or a provider.
+ *
+ * @example
+ * const replicas: ReplicaEntry[] = ['postgres://r1/app', { name: 'eu', connection: 'postgres://r2/app', weight: 2 }];
+ */
+export type ReplicaEntry = string | ReplicaConfig | BareReplicaConnection | Knex.ConnectionConfigProvider;
 
 /** How reads are spread over replicas. */
 export type RoutingStrategy = 'round-robin' | 'random' | 'least-busy' | ReplicaSelectorFn;
@@ -41,22 +64,43 @@ export interface RoutingConfig {
   retryMisroutes?: boolean;
 }
 
-/** Everything `splitKnex()` takes: a knexfile entry plus `replicas` and `routing`. */
+/**
+ * The `consistency` section: another spelling of `sticky.scope`, kept for existing configs.
+ *
+ * @example
+ * splitKnex({ ...config, consistency: { scope: 'none' } });
+ */
+export interface ConsistencySectionConfig {
+  scope?: ConsistencyScopeMode;
+}
+
+/**
+ * Everything `splitKnex()` takes: a knexfile entry plus split-knex's own sections. Closed:
+ * a misspelt key fails to compile, and at run time throws `ESPLIT_CONFIG` naming it.
+ *
+ * @example
+ * splitKnex({ client: 'pg', connection: primaryUrl, replicas: [replicaUrl], sticky: { mode: 'lsn' } });
+ */
 export interface SplitKnexConfig extends Knex.Config {
   /** Replica connections: a list, or one comma-separated string of URLs. */
-  replicas?: string | Array<string | ReplicaConfig | Knex.StaticConnectionConfig>;
+  replicas?: string | ReplicaEntry[];
   routing?: RoutingConfig;
   /** Catalog-aware routing (docs/catalog.md): `'auto'` (default with replicas), `false`, or `{ refreshMs?, searchPath? }`. */
   catalog?: CatalogConfig;
-  /** Read-your-writes (docs/consistency.md); `lag`: replica lag polling and limits. */ sticky?: StickyConfig; lag?: LagConfig;
+  /** Read-your-writes (docs/consistency.md). */
+  sticky?: StickyConfig;
+  /** Replica lag polling and limits (docs/consistency.md). */
+  lag?: LagConfig;
+  /** Alias of `sticky.scope`. */
+  consistency?: ConsistencySectionConfig;
   /** Failure handling (docs/failure-handling.md): probes, ejection, retries; `false` turns the probe off. */
   health?: HealthConfig | boolean;
   /** Follow a failover: writes go to the node that answers as primary (docs/failure-handling.md). */
   discoverRoles?: boolean;
   /** Replica result cache (docs/caching.md); off unless present. */
   cache?: CacheConfig;
-  /** Sections owned by the subsystems (health, consistency, cache, catalog). */
-  [section: string]: unknown;
+  /** Time and timers of every subsystem (tests inject a fake one); default the system clock. */
+  clock?: Clock;
 }
 
 /** A node after validation. */
@@ -75,6 +119,14 @@ export interface NormalizedConfig {
   primary: NodeSpec;
   replicas: NodeSpec[];
   routing: Required<Omit<RoutingConfig, 'readOnlyFunctions'>> & { readOnlyFunctions: string[] };
+  /** The one validated clock, for every subsystem. */
+  clock: NormalizedClock;
+  /** Every section validated eagerly, so a typo anywhere fails before any pool exists. */
+  health: NormalizedHealthConfig;
+  consistency: ConsistencyOptions;
+  catalog: NormalizedCatalogConfig;
+  /** `undefined`: the cache is off. */
+  cache: NormalizedCacheConfig | undefined;
   /** The raw config, for subsystems that validate their own sections. */
   raw: Readonly<SplitKnexConfig>;
 }
@@ -84,33 +136,39 @@ const PG_CLIENTS = new Set(['pg', 'postgres', 'postgresql']);
 export const SPLIT_KEYS = [
   'replicas', 'routing', 'health', 'discoverRoles', 'sticky', 'consistency', 'lag', 'cache', 'catalog', 'clock',
 ] as const;
-const ROUTING_KEYS = new Set(['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes']);
-const REPLICA_KEYS = new Set(['name', 'connection', 'weight', 'pool']);
-// Near-misses of our own keys that would otherwise be silently ignored by knex.
-const TYPOS: Record<string, string> = { replica: 'replicas', readReplicas: 'replicas', read: 'replicas', routes: 'routing', route: 'routing' };
+const TOP_KEYS: readonly string[] = [...SPLIT_KEYS, ...KNEX_KEYS];
+// Compiles only while every declared key has a runtime entry: a key added to the type must
+// be added to SPLIT_KEYS (or knex's list), or it would be rejected at run time.
+type TopKeysCovered = Exact<Exclude<keyof SplitKnexConfig, (typeof SPLIT_KEYS)[number] | (typeof KNEX_KEYS)[number]> extends never ? true : false>;
+const ROUTING_KEYS = ['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes'] as const satisfies ReadonlyArray<keyof RoutingConfig>;
+const REPLICA_KEYS = ['name', 'connection', 'weight', 'pool'] as const satisfies ReadonlyArray<keyof ReplicaConfig>;
+// Names from other libraries' replica options, too far from ours for the edit distance.
+const TYPOS: Record<string, string> = { readReplicas: 'replicas', read: 'replicas', routes: 'routing', route: 'routing' };
+const REPLICA_FORMS = 'must be a postgres:// URL, a pg connection object or { connection, name?, weight?, pool? }';
 
 /**
- * Validates a splitKnex config eagerly and fills in defaults.
+ * Validates a splitKnex config eagerly and fills in defaults. Every key must be knex's or
+ * split-knex's: anything else throws `ESPLIT_CONFIG` naming it (with the key it is closest to).
  *
  * @example
  * const n = normalizeConfig({ client: 'pg', connection: url, replicas: 'postgres://r1/app,postgres://r2/app' });
  * n.replicas.length // 2
+ * normalizeConfig({ client: 'pg', connection: url, stikcy: {} } as never) // throws: "stikcy" … did you mean "sticky"?
  */
 export function normalizeConfig(config: SplitKnexConfig): NormalizedConfig {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw configError('(config)', config, 'must be a knex config object');
   }
-  const client = config.client ?? (config as { dialect?: unknown }).dialect;
+  const client = config.client ?? config.dialect;
   if (typeof client !== 'string' || !PG_CLIENTS.has(client)) {
     throw configError('client', client, "must be 'pg' (or 'postgres'/'postgresql'): split-knex routes PostgreSQL streaming replication only");
   }
-  for (const key of Object.keys(config)) {
-    const meant = TYPOS[key];
-    if (meant !== undefined) throw configError(key, config[key], `is not a split-knex option (did you mean "${meant}"?)`);
-  }
+  rejectUnknownTopKeys(config);
   if (config.connection === undefined && config.connectionPool === undefined) {
     throw configError('connection', undefined, 'is required (the primary)');
   }
+  if (isPlainObject(config.connection)) checkConnectionKeys('connection', config.connection);
+  const clock = normalizeClock(config.clock);
   const knexConfig: Record<string, unknown> = { ...config, client: 'pg' };
   for (const key of SPLIT_KEYS) delete knexConfig[key];
 
@@ -127,57 +185,77 @@ export function normalizeConfig(config: SplitKnexConfig): NormalizedConfig {
     if (names.has(r.name)) throw configError('replicas[].name', r.name, 'must be unique (and not "primary")');
     names.add(r.name);
   }
-  return { knexConfig: knexConfig as Knex.Config, primary, replicas, routing: normalizeRouting(config.routing), raw: config };
+  return {
+    knexConfig: knexConfig as Knex.Config, primary, replicas, routing: normalizeRouting(config.routing), clock,
+    health: normalizeHealthConfig(config),
+    consistency: normalizeConsistencyConfig(config as Readonly<Record<string, unknown>>, clock),
+    catalog: normalizeCatalogConfig(config.catalog, replicas.length > 0),
+    cache: normalizeCacheConfig(config.cache),
+    raw: config,
+  };
+}
+
+function rejectUnknownTopKeys(config: SplitKnexConfig): void {
+  for (const [key, value] of Object.entries(config)) {
+    if (TOP_KEYS.includes(key)) continue;
+    const meant = TYPOS[key] ?? closestKey(key, TOP_KEYS);
+    const hint = meant === undefined ? '' : ` (did you mean "${meant}"?)`;
+    throw configError(key, value, `is not a knex or split-knex option${hint}`);
+  }
 }
 
 function normalizeReplicas(value: SplitKnexConfig['replicas'], basePool: Knex.PoolConfig | undefined): NodeSpec[] {
   if (value === undefined || value === null) return [];
-  const list: unknown[] = typeof value === 'string'
-    ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
-    : Array.isArray(value) ? value : [value];
   if (typeof value !== 'string' && !Array.isArray(value)) {
     throw configError('replicas', value, 'must be an array or a comma-separated string of URLs');
   }
+  const list: unknown[] = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value;
   return list.map((entry, i) => normalizeReplica(entry, i, basePool));
 }
 
 function normalizeReplica(entry: unknown, i: number, basePool: Knex.PoolConfig | undefined): NodeSpec {
   const key = `replicas[${i}]`;
   if (typeof entry === 'string') {
-    if (!/^postgres(ql)?:\/\//i.test(entry) && !entry.includes('=')) {
-      throw configError(key, entry, 'must be a postgres:// URL, a connection object or { connection, name?, weight?, pool? }');
-    }
+    if (!/^postgres(ql)?:\/\//i.test(entry) && !entry.includes('=')) throw configError(key, entry, REPLICA_FORMS);
     return { name: connectionLabel(entry, i), role: 'replica', connection: entry, weight: 1, pool: basePool };
   }
   if (typeof entry === 'function') {
     return { name: `replica${i + 1}`, role: 'replica', connection: entry, weight: 1, pool: basePool };
   }
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-    throw configError(key, entry, 'must be a postgres:// URL, a connection object or { connection, name?, weight?, pool? }');
+  if (!isPlainObject(entry)) throw configError(key, entry, REPLICA_FORMS);
+  // Any replica-entry key makes it an entry; else it is a bare connection object. Either
+  // way every key must be known, so `{ name, conection }` fails here, not at connect time.
+  if (!REPLICA_KEYS.some((k) => k in entry)) {
+    checkConnectionKeys(key, entry);
+    return { name: connectionLabel(entry, i), role: 'replica', connection: entry, weight: 1, pool: basePool };
   }
-  const obj = entry as Record<string, unknown>;
-  if (!('connection' in obj)) {
-    // A bare knex connection object.
-    return { name: connectionLabel(obj, i), role: 'replica', connection: obj, weight: 1, pool: basePool };
+  for (const k of Object.keys(entry)) {
+    if ((PG_CONNECTION_KEYS as readonly string[]).includes(k) && !(REPLICA_KEYS as readonly string[]).includes(k)) {
+      throw configError(`${key}.${k}`, entry[k], 'is a connection setting: put it inside `connection` of this replica entry { name?, connection, weight?, pool? }');
+    }
   }
-  for (const k of Object.keys(obj)) {
-    if (!REPLICA_KEYS.has(k)) throw configError(`${key}.${k}`, obj[k], `is not a replica option (expected one of ${[...REPLICA_KEYS].join(', ')})`);
-  }
-  const conn = obj.connection;
-  if (conn === undefined || conn === null || (typeof conn !== 'string' && typeof conn !== 'object' && typeof conn !== 'function')) {
+  rejectUnknownKeys(key, entry, REPLICA_KEYS, 'a replica option');
+  const conn = entry.connection;
+  if (conn === undefined) throw configError(`${key}.connection`, conn, 'is required in a replica entry { name?, connection, weight?, pool? }');
+  if (conn === null || (typeof conn !== 'string' && typeof conn !== 'object' && typeof conn !== 'function') || Array.isArray(conn)) {
     throw configError(`${key}.connection`, conn, 'must be a URL, a connection object or a provider function');
   }
-  const name = obj.name === undefined ? connectionLabel(conn, i) : obj.name;
+  if (isPlainObject(conn)) checkConnectionKeys(`${key}.connection`, conn);
+  const name = entry.name === undefined ? connectionLabel(conn, i) : entry.name;
   if (typeof name !== 'string' || name.length === 0) throw configError(`${key}.name`, name, 'must be a non-empty string');
-  const weight = obj.weight === undefined ? 1 : obj.weight;
+  const weight = entry.weight === undefined ? 1 : entry.weight;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
     throw configError(`${key}.weight`, weight, 'must be a finite number >= 0');
   }
-  if (obj.pool !== undefined && (obj.pool === null || typeof obj.pool !== 'object')) {
-    throw configError(`${key}.pool`, obj.pool, 'must be a knex pool config object');
+  if (entry.pool !== undefined && !isPlainObject(entry.pool)) {
+    throw configError(`${key}.pool`, entry.pool, 'must be a knex pool config object');
   }
-  const pool = obj.pool === undefined ? basePool : { ...basePool, ...(obj.pool as Knex.PoolConfig) };
+  const pool = entry.pool === undefined ? basePool : { ...basePool, ...(entry.pool as Knex.PoolConfig) };
   return { name, role: 'replica', connection: conn, weight, pool };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
@@ -187,9 +265,7 @@ function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
   if (value === undefined) return out;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError('routing', value, 'must be an object');
   const r = value as Record<string, unknown>;
-  for (const k of Object.keys(r)) {
-    if (!ROUTING_KEYS.has(k)) throw configError(`routing.${k}`, r[k], `is not a routing option (expected one of ${[...ROUTING_KEYS].join(', ')})`);
-  }
+  rejectUnknownKeys('routing', r, ROUTING_KEYS, 'a routing option');
   if (r.strategy !== undefined) {
     if (typeof r.strategy !== 'function' && !['round-robin', 'random', 'least-busy'].includes(r.strategy as string)) {
       throw configError('routing.strategy', r.strategy, "must be 'round-robin', 'random', 'least-busy' or a function (replicas, statement) => replica");

@@ -1,3 +1,5 @@
+import { redactConnection, redactText } from './redact';
+
 /**
  * Every error split-knex raises itself. Database errors are never wrapped: they reach the
  * caller exactly as knex raises them.
@@ -37,14 +39,22 @@ export class SplitKnexError extends Error {
   readonly node: string | undefined;
 
   constructor(code: SplitKnexErrorCode, message: string, options: SplitKnexErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Redacted before `super`: the stack captured there repeats the message.
+    super(redactText(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SplitKnexError';
     this.code = code;
     this.node = options.node;
   }
 }
 
-/** Shorthand for a configuration error naming the key and the (redacted) value. */
+/**
+ * A configuration error naming the key and the value, with credentials hidden in every form
+ * (a password-like key shows `[hidden]`; URLs, key/value strings and objects are redacted).
+ *
+ * @example
+ * throw configError('replicas[0]', 'app:S3cret@db/app', 'must be a postgres:// URL');
+ * // split-knex: config key "replicas[0]" must be a postgres:// URL; got "app:***@db/app"
+ */
 export function configError(key: string, value: unknown, expected: string): SplitKnexError {
   return new SplitKnexError(
     'ESPLIT_CONFIG',
@@ -52,17 +62,41 @@ export function configError(key: string, value: unknown, expected: string): Spli
   );
 }
 
-function describeValue(key: string, value: unknown): string {
-  if (/password|secret/i.test(key)) return '[hidden]';
-  if (typeof value === 'string') return JSON.stringify(redactUrl(value));
+/**
+ * How a config value is shown in an error message: short, and never a credential.
+ *
+ * @example
+ * describeValue('replicas[0]', 'postgres://u:pw@h/db') // '"postgres://u:***@h/db"'
+ * describeValue('connection.password', 'pw')          // '[hidden]'
+ */
+export function describeValue(key: string, value: unknown): string {
+  if (SECRET_KEY.test(key.slice(key.lastIndexOf('.') + 1))) return '[hidden]';
+  if (typeof value === 'string') return JSON.stringify(redactText(value));
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
   if (value === null || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return 'an array';
-  return 'an object';
+  return describeObject(value as Record<string, unknown>);
 }
 
-/** Replaces the password of a connection URL with `***`, leaving everything else. */
+// Keys whose value is never shown, misspelt ones included (`pasword`, `pssword`, `passwd`).
+const SECRET_KEY = /pa?s?s?w(or)?d|pass|pwd|^pw$|secret|token|credential|^(ssl)?key$|pfx/i;
+
+function describeObject(value: Record<string, unknown>): string {
+  // Show the keys (they are what a typo is in), never the values: `an object { host, password }`.
+  const keys = Object.keys(redactConnection(value) as Record<string, unknown>);
+  if (keys.length === 0) return 'an empty object';
+  const shown = keys.slice(0, 8).join(', ');
+  return `an object { ${shown}${keys.length > 8 ? ', …' : ''} }`;
+}
+
+/**
+ * Hides the credentials of connection URLs (and every other form {@link redactText} knows).
+ *
+ * @deprecated Use `redactText` from the redact module; kept for existing callers.
+ * @example
+ * redactUrl('postgres://app:secret@h/db') // 'postgres://app:***@h/db'
+ */
 export function redactUrl(text: string): string {
-  // `scheme://user:password@host`: keep user and host, drop the password.
-  return text.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+  return redactText(text);
 }

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { BackgroundLinks } from './background/background-links';
 import { ConnectionResolver } from './background/connection-resolver';
 import { SqlClassifier, type ClassifyOptions, type SqlClassification } from './classify';
-import { clockFrom } from './clock';
 import { normalizeConfig, type SplitKnexConfig } from './config';
 import { SplitKnexError } from './errors';
 import { prepareNodeConnections } from './health/node-connections';
@@ -100,7 +99,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   let pipeline: Pipeline | undefined;
   const ctx: SubsystemContext = {
     config: n, nodes, primary, replicas, router, classifier, scope, links,
-    clock: clockFrom(n.raw.clock),
+    clock: n.clock,
     classifyOptions: options,
     events: db,
     instance: db,

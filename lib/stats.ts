@@ -5,6 +5,10 @@ import type { LifecycleState } from './lifecycle';
 import type { Pipeline } from './pipeline';
 import type { Node, NodeRole, NodeState } from './route/node';
 import type { Subsystem } from './subsystem';
+import type { HealthStats } from './health';
+import type { ConsistencyStats } from './consistency';
+import type { CatalogStats } from './catalog';
+import type { CacheStats } from './cache';
 
 /** One node's counters, as `db.stats()` reports them. Never contains connection strings. */
 export interface NodeStats {
@@ -43,8 +47,33 @@ export interface BackgroundStats {
   connections: LinkStats[];
 }
 
-/** What `db.stats()` returns. */
-export interface SplitKnexStats {
+/**
+ * The sections the subsystems add to `db.stats()`, one typed field each.
+ *
+ * @example
+ * const s = db.stats();
+ * s.health.nodes; s.consistency.effectiveMode; s.catalog.state; s.cache?.hits;
+ */
+export interface SubsystemStats {
+  /** Probe states, ejections, retries (docs/failure-handling.md). */
+  health: HealthStats;
+  /** Read-your-writes mode, positions, lag (docs/consistency.md). */
+  consistency: ConsistencyStats;
+  /** What the catalog knows and how it routed (docs/catalog.md). */
+  catalog: CatalogStats;
+  /** Result cache counters; `null` when the `cache` section is absent. */
+  cache: CacheStats | null;
+}
+
+/**
+ * What `db.stats()` returns: counters per node and role, and one typed section per subsystem.
+ * Never contains a connection string or a password.
+ *
+ * @example
+ * const s: SplitKnexStats = db.stats();
+ * s.totals.replica.reads; s.health.nodes; s.background.connections;
+ */
+export interface SplitKnexStats extends SubsystemStats {
   nodes: NodeStats[];
   totals: { primary: RoleTotals; replica: RoleTotals };
   /** Statements a replica refused as read-only (SQLSTATE 25006): each is a classifier bug to report. */
@@ -54,8 +83,6 @@ export interface SplitKnexStats {
   /** Reads that went to the primary, by cause (`fallback`, `usePrimary`, `hint`, `sticky`, `lag`, …). */
   primaryReads: Record<string, number>;
   background: BackgroundStats;
-  /** Each subsystem's section, by its name (`health`, `consistency`, `catalog`, `cache`). */
-  [section: string]: unknown;
 }
 
 /** What {@link collectStats} reads. */
@@ -85,13 +112,15 @@ export function collectStats(sources: StatsSources): SplitKnexStats {
     t.inFlight += n.inFlight;
   }
   const { pipeline } = sources;
-  const stats: SplitKnexStats = {
+  const sections: Record<string, unknown> = { cache: null };
+  for (const s of sources.subsystems) if (s.stats !== undefined) sections[s.name] = s.stats();
+  return {
     nodes, totals, misroutes: pipeline.misroutes, retries: pipeline.retries,
     primaryReads: Object.fromEntries(pipeline.router.primaryReads),
     background: { state: pipeline.lifecycle.state, connections: sources.links.stats() },
+    // Each subsystem returns its own section's type (health, consistency, catalog always; cache or null).
+    ...(sections as unknown as SubsystemStats),
   };
-  for (const s of sources.subsystems) if (s.stats !== undefined) stats[s.name] = s.stats();
-  return stats;
 }
 
 function nodeStats(node: Node): NodeStats {

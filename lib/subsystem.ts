@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'events';
 import type { Knex } from 'knex';
 import type { ClassifyOptions } from './classify';
-import type { Clock } from './clock';
+import type { NormalizedClock } from './clock';
 import type { NormalizedConfig } from './config';
 import type { BackgroundLinks } from './background/background-links';
 import type { Node } from './route/node';
@@ -156,7 +156,8 @@ export interface SubsystemContext {
   /** The classification options in force (including other subsystems' inputs). */
   classifyOptions(inTransaction?: boolean): ClassifyOptions;
   readonly scope: RequestScope;
-  readonly clock: Clock;
+  /** The one clock of the instance (`config.clock`, validated once). */
+  readonly clock: NormalizedClock;
   /** Dedicated background connections, one per node. */
   readonly links: BackgroundLinks;
   /** Emits a public event on the instance (listener errors are contained). */

@@ -1,3 +1,4 @@
+import { checkConnectionKeys, rejectUnknownKeys, type Exact, type ExactKeys, type PgConnectionOptions } from '../config-keys';
 import { configError } from '../errors';
 import type { CacheStore } from './cache-store';
 
@@ -49,7 +50,7 @@ export interface CacheConfig {
    * connection). Set it when the primary is reached through PgBouncer in transaction mode,
    * where LISTEN does not work: point it at the primary directly (or a session-mode pool).
    */
-  listenConnection?: string | Record<string, unknown>;
+  listenConnection?: string | PgConnectionOptions;
   /** Where entries live; default a {@link MemoryCacheStore} built from `max` / `maxBytes`. */
   store?: CacheStore;
   /**
@@ -88,10 +89,12 @@ export interface NormalizedCacheConfig {
   schemaRefreshMs: number;
 }
 
-const KEYS = new Set([
+const KEYS = [
   'max', 'maxBytes', 'ttlMs', 'strategy', 'maxResultBytes', 'scope', 'invalidation', 'channel', 'listenConnection', 'store',
   'lagGuard', 'trustTriggers', 'schemaRefreshMs',
-]);
+] as const;
+// Compiles only while KEYS names exactly the keys of CacheConfig.
+type CacheKeysExact = Exact<ExactKeys<CacheConfig, typeof KEYS>>;
 const STORE_METHODS = ['get', 'set', 'delete', 'clearTags', 'clear'] as const;
 const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
 
@@ -108,9 +111,7 @@ export function normalizeCacheConfig(value: unknown): NormalizedCacheConfig | un
     throw configError('cache', value, 'must be an object like { max, ttlMs, strategy }');
   }
   const c = value as Record<string, unknown>;
-  for (const k of Object.keys(c)) {
-    if (!KEYS.has(k)) throw configError(`cache.${k}`, c[k], `is not a cache option (expected one of ${[...KEYS].join(', ')})`);
-  }
+  rejectUnknownKeys('cache', c, KEYS, 'a cache option');
   const store = c.store === undefined ? undefined : validStore(c.store);
   const max = c.max === undefined && store !== undefined ? 0 : positiveInteger('cache.max', c.max);
   if (c.ttlMs === undefined) throw configError('cache.ttlMs', undefined, 'is required: the longest an entry may be served, in ms');
@@ -139,6 +140,7 @@ export function normalizeCacheConfig(value: unknown): NormalizedCacheConfig | un
   if (listen !== undefined && typeof listen !== 'string' && (listen === null || typeof listen !== 'object' || Array.isArray(listen))) {
     throw configError('cache.listenConnection', listen, 'must be a postgres:// URL or a pg connection object');
   }
+  if (typeof listen === 'object') checkConnectionKeys('cache.listenConnection', listen);
   return {
     max, maxBytes, ttlMs, strategy, maxResultBytes,
     scope: scope as NormalizedCacheConfig['scope'],

@@ -1,5 +1,4 @@
 import type { Queryable } from '../background/background-link';
-import { configError } from '../errors';
 import type { BackgroundTask, SubsystemFactory } from '../subsystem';
 import { normalizeCacheConfig } from './cache-config';
 import { CacheInvalidator } from './cache-invalidator';
@@ -41,7 +40,8 @@ export const cacheSubsystem: SubsystemFactory = (ctx) => {
   }
   const config = ctx.config;
   const writerLink = (): Queryable => ctx.links.of(ctx.router.writer());
-  const clock = clockOf(config.raw.clock);
+  // The store keeps its own monotonic clock unless a clock was configured (tests drive TTLs with it).
+  const clock = config.raw.clock === undefined ? undefined : ctx.clock;
   const store: CacheStore = cfg.store ?? new MemoryCacheStore({ max: cfg.max, maxBytes: cfg.maxBytes, maxEntryBytes: cfg.maxResultBytes, clock });
   const counters = new CacheCounters();
   const replay = new ReplayTracker((node) => ctx.links.of(node));
@@ -126,14 +126,6 @@ export const cacheSubsystem: SubsystemFactory = (ctx) => {
     methods: { invalidateCache: (tables?: string[]) => inv.invalidateTables(tables) },
   };
 };
-
-function clockOf(clock: unknown): CacheClock | undefined {
-  if (clock === undefined) return undefined;
-  if (clock === null || typeof clock !== 'object' || typeof (clock as CacheClock).now !== 'function') {
-    throw configError('clock', clock, 'must be an object with a now() method returning milliseconds');
-  }
-  return clock as CacheClock;
-}
 
 async function listenerSettings(connection: unknown): Promise<unknown> {
   const c = typeof connection === 'function' ? await (connection as () => unknown)() : connection;

@@ -1,11 +1,16 @@
 import { LRUCache } from 'lru-cache';
 import type { CachedResult, CacheStore, StoreLookup, TagMarks } from './cache-store';
+import type { Clock } from '../clock';
 import { copyResult } from './copy-result';
 
-/** A clock in milliseconds; inject one to test expiry without sleeping. */
-export interface CacheClock {
-  now(): number;
-}
+/**
+ * A clock in milliseconds; inject one to test expiry without sleeping. Only `now()` is read.
+ *
+ * @deprecated Use `Clock` (the one clock type); kept so public types do not break.
+ * @example
+ * new MemoryCacheStore({ max: 10, clock: { now: () => t } });
+ */
+export type CacheClock = Clock;
 
 /** Options of a {@link MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {

@@ -1,3 +1,4 @@
+import { rejectUnknownKeys, type Exact, type ExactKeys } from '../config-keys';
 import { configError } from '../errors';
 
 /**
@@ -61,7 +62,9 @@ export interface NormalizedCatalogConfig {
   searchPath: string[] | undefined;
 }
 
-const KEYS = new Set(['refreshMs', 'searchPath']);
+const KEYS = ['refreshMs', 'searchPath'] as const;
+// Compiles only while KEYS names exactly the keys of CatalogOptions.
+type CatalogKeysExact = Exact<ExactKeys<CatalogOptions, typeof KEYS>>;
 
 /**
  * Validates the `catalog` section eagerly and fills in defaults.
@@ -80,9 +83,7 @@ export function normalizeCatalogConfig(value: unknown, hasReplicas: boolean): No
     throw configError('catalog', value, "must be 'auto', false or { refreshMs?, searchPath? }");
   }
   const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!KEYS.has(key)) throw configError(`catalog.${key}`, obj[key], `is not a catalog option (expected one of ${[...KEYS].join(', ')})`);
-  }
+  rejectUnknownKeys('catalog', obj, KEYS, 'a catalog option');
   out.enabled = true;
   if (obj.refreshMs !== undefined) {
     const ms = obj.refreshMs;

@@ -1,9 +1,9 @@
 import type { Queryable } from '../background/background-link';
-import { systemClock, type Clock } from '../clock';
+import { systemClock, type NormalizedClock } from '../clock';
 import type { BackgroundTask as Lifecycle } from '../subsystem';
 
-/** The catalog refresher's time source and timers (see {@link Clock}). */
-export type CatalogTimers = Clock;
+/** The catalog refresher's time source and timers (see {@link NormalizedClock}). */
+export type CatalogTimers = NormalizedClock;
 /** The real, unref'd timers. */
 export const realTimers: CatalogTimers = systemClock;
 

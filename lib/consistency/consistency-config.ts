@@ -1,3 +1,5 @@
+import { normalizeClock, type Clock, type NormalizedClock } from '../clock';
+import { rejectUnknownKeys, type Exact, type ExactKeys } from '../config-keys';
 import { configError } from '../errors';
 
 /**
@@ -67,10 +69,14 @@ export interface LagConfig {
   maxWaitMs?: number;
 }
 
-/** Time as the consistency subsystem reads it (wall clock: tokens carry absolute times). */
-export interface ConsistencyClock {
-  now(): number;
-}
+/**
+ * Time as the consistency subsystem reads it: the one {@link Clock} (wall clock: tokens carry absolute times).
+ *
+ * @deprecated Use `Clock` from the clock module; kept so existing imports compile.
+ * @example
+ * const clock: ConsistencyClock = { now: () => Date.now() };
+ */
+export type ConsistencyClock = Clock;
 
 /** The validated `sticky` + `lag` sections. @internal */
 export interface ConsistencyOptions {
@@ -87,19 +93,25 @@ export interface ConsistencyOptions {
     onExceeded: LagExceededAction;
     maxWaitMs: number;
   };
-  clock: ConsistencyClock;
+  clock: NormalizedClock;
 }
 
-const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'];
-const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'];
+const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'] as const;
+const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'] as const;
+// Compile only while the lists name exactly the keys of the section types.
+type StickyKeysExact = Exact<ExactKeys<StickyConfig, typeof STICKY_KEYS>>;
+type LagKeysExact = Exact<ExactKeys<LagConfig, typeof LAG_KEYS>>;
 
 /**
  * Validates the `sticky`, `lag` (and `consistency.scope`) sections of a raw config eagerly.
+ * The clock is `clock` when given (e.g. `NormalizedConfig.clock`), else the raw `clock` key
+ * validated by `normalizeClock`.
  *
  * @example
  * normalizeConsistencyConfig({ sticky: { mode: 'window', windowMs: 1000 } }).windowMs // 1000
+ * normalizeConsistencyConfig(n.raw, n.clock).clock === n.clock // true
  */
-export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>>): ConsistencyOptions {
+export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>>, clock?: NormalizedClock): ConsistencyOptions {
   const sticky = section(raw, 'sticky', STICKY_KEYS);
   const lag = section(raw, 'lag', LAG_KEYS);
   const consistency = section(raw, 'consistency', ['scope']);
@@ -114,8 +126,7 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
   if (sticky.perTable !== undefined && typeof sticky.perTable !== 'boolean') {
     throw configError('sticky.perTable', sticky.perTable, 'must be a boolean');
   }
-  const clock = raw.clock as { now?: unknown } | undefined;
-  return {
+  const options: ConsistencyOptions = {
     mode,
     windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
     perTable: sticky.perTable === true,
@@ -129,19 +140,20 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
       onExceeded: oneOf('lag.onExceeded', lag.onExceeded, ['primary', 'wait', 'error'] as const) ?? 'primary',
       maxWaitMs: integer('lag.maxWaitMs', lag.maxWaitMs, 0) ?? 1000,
     },
-    // The shared `clock` key may carry more (timers); consistency needs only `now()`.
-    clock: clock !== null && typeof clock === 'object' && typeof clock.now === 'function' ? (clock as ConsistencyClock) : Date,
+    clock: clock ?? normalizeClock(raw.clock),
   };
+  if (options.lag.pollIntervalMs === 0 && (options.lag.maxLagMs !== undefined || options.lag.maxLagBytes !== undefined)) {
+    throw configError('lag.pollIntervalMs', 0, 'must be > 0 when lag.maxLagMs or lag.maxLagBytes is set (lag is measured by the background poll)');
+  }
+  return options;
 }
 
-function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: string[]): Record<string, unknown> {
+function section(raw: Readonly<Record<string, unknown>>, key: string, allowed: readonly string[]): Record<string, unknown> {
   const value = raw[key];
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError(key, value, 'must be an object');
   const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw configError(`${key}.${k}`, obj[k], `is not a ${key} option (expected one of ${allowed.join(', ')})`);
-  }
+  rejectUnknownKeys(key, obj, allowed, `a ${key} option`);
   return obj;
 }
 

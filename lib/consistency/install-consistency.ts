@@ -59,7 +59,7 @@ export interface ConsistencyStats {
  * export const SUBSYSTEMS = [healthSubsystem, consistencySubsystem, …];
  */
 export const consistencySubsystem: SubsystemFactory = (ctx) => {
-  const options = normalizeConsistencyConfig(ctx.config.raw as Readonly<Record<string, unknown>>);
+  const options = normalizeConsistencyConfig(ctx.config.raw as Readonly<Record<string, unknown>>, ctx.clock);
   if (options.lag.pollIntervalMs === 0 && (options.lag.maxLagMs !== undefined || options.lag.maxLagBytes !== undefined)) {
     throw configError('lag.pollIntervalMs', 0, 'must be > 0 when lag.maxLagMs or lag.maxLagBytes is set (lag is measured by the background poll)');
   }

@@ -1,5 +1,11 @@
-import type { Clock } from '../clock';
+import type { NormalizedClock } from '../clock';
 
-/** The clock of the health checks (see {@link Clock}). */
-export type HealthClock = Clock;
-export { systemClock, clockFrom as healthClock } from '../clock';
+/**
+ * The clock of the health checks: the one {@link NormalizedClock} (timers included).
+ *
+ * @deprecated Use `Clock` / `NormalizedClock` from the clock module; kept so public types do not break.
+ * @example
+ * const clock: HealthClock = normalizeClock({ now: () => 0 });
+ */
+export type HealthClock = NormalizedClock;
+export { systemClock, normalizeClock as healthClock } from '../clock';

@@ -1,3 +1,4 @@
+import { rejectUnknownKeys, type Exact, type ExactKeys } from '../config-keys';
 import { configError } from '../errors';
 
 /**
@@ -80,7 +81,9 @@ export const HEALTH_DEFAULTS = {
   connectTimeoutMs: 5000,
 } as const;
 
-const HEALTH_KEYS = ['intervalMs', 'timeoutMs', 'failuresToDown', 'maxBackoffMs', 'connectTimeoutMs', 'retryReads', 'closeOnDown'];
+const HEALTH_KEYS = ['intervalMs', 'timeoutMs', 'failuresToDown', 'maxBackoffMs', 'connectTimeoutMs', 'retryReads', 'closeOnDown'] as const;
+// Compiles only while HEALTH_KEYS names exactly the keys of HealthConfig.
+type HealthKeysExact = Exact<ExactKeys<HealthConfig, typeof HEALTH_KEYS>>;
 
 /**
  * Validates the `health` and `discoverRoles` keys of a raw config eagerly and fills in
@@ -99,9 +102,7 @@ export function normalizeHealthConfig(raw: { health?: unknown; discoverRoles?: u
     throw configError('health', value, 'must be an object of health options, true, or false (no probe)');
   }
   const h = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  for (const k of Object.keys(h)) {
-    if (!HEALTH_KEYS.includes(k)) throw configError(`health.${k}`, h[k], `is not a health option (expected one of ${HEALTH_KEYS.join(', ')})`);
-  }
+  rejectUnknownKeys('health', h, HEALTH_KEYS, 'a health option');
   const intervalMs = positiveInt(h, 'intervalMs', HEALTH_DEFAULTS.intervalMs, 10);
   const timeoutMs = positiveInt(h, 'timeoutMs', HEALTH_DEFAULTS.timeoutMs, 10);
   const failuresToDown = positiveInt(h, 'failuresToDown', HEALTH_DEFAULTS.failuresToDown, 1);

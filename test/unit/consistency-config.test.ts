@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { splitKnex, type SplitKnexConfig } from '../../lib';
 import { normalizeConsistencyConfig } from '../../lib/consistency/consistency-config';
+import { normalizeClock, systemClock } from '../../lib/clock';
 import { configError as configErrorOf } from '../support/expect-config-error';
 
 describe('consistency config (sticky, lag)', () => {
@@ -10,7 +11,7 @@ describe('consistency config (sticky, lag)', () => {
     expect(o.lag).to.deep.equal({
       maxLagMs: undefined, maxLagBytes: undefined, pollIntervalMs: 1000, pollTimeoutMs: 2000, onExceeded: 'primary', maxWaitMs: 1000,
     });
-    expect(o.clock).to.equal(Date);
+    expect(o.clock).to.equal(systemClock);
   });
 
   it('takes every documented option', () => {
@@ -20,7 +21,8 @@ describe('consistency config (sticky, lag)', () => {
       lag: { maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200 },
       clock,
     });
-    expect(o).to.deep.include({ mode: 'window', windowMs: 500, perTable: true, maxWaitMs: 30, scope: 'none', clock });
+    expect(o).to.deep.include({ mode: 'window', windowMs: 500, perTable: true, maxWaitMs: 30, scope: 'none' });
+    expect(o.clock.now()).to.equal(5);
     expect(o.lag).to.deep.equal({ maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200 });
   });
 
@@ -28,6 +30,15 @@ describe('consistency config (sticky, lag)', () => {
     expect(normalizeConsistencyConfig({ consistency: { scope: 'none' } }).scope).to.equal('none');
     const err = configErrorOf(() => normalizeConsistencyConfig({ consistency: { scope: 'none' }, sticky: { scope: 'global' } }));
     expect(err.message).to.contain('consistency.scope');
+  });
+
+  it('takes the already validated clock when one is passed (NormalizedConfig.clock)', () => {
+    const clock = normalizeClock({ now: () => 7 });
+    expect(normalizeConsistencyConfig({}, clock).clock).to.equal(clock);
+  });
+
+  it('refuses a clock without now() instead of silently using the system clock', () => {
+    expect(configErrorOf(() => normalizeConsistencyConfig({ clock: 42 })).message).to.contain('"clock"').and.contain('42');
   });
 
   const bad: Array<[string, Record<string, unknown>, string]> = [

@@ -33,7 +33,7 @@ describe('health config', () => {
     ['zero failures', { health: { failuresToDown: 0 } }, /"health.failuresToDown" must be an integer >= 1; got 0/],
     ['a backoff cap below the interval', { health: { intervalMs: 1000, maxBackoffMs: 500 } }, /"health.maxBackoffMs" must be an integer >= 1000/],
     ['a string timeout', { health: { connectTimeoutMs: '5s' } }, /"health.connectTimeoutMs" must be an integer >= 1 \(milliseconds\); got "5s"/],
-    ['an unknown key', { health: { interval: 5 } }, /"health.interval" is not a health option \(expected one of intervalMs/],
+    ['an unknown key, with the closest known one', { health: { interval: 5 } }, /"health.interval" is not a health option \(did you mean "intervalMs"\? expected one of intervalMs/],
     ['a non-boolean retryReads', { health: { retryReads: 'yes' } }, /"health.retryReads" must be a boolean/],
     ['an unknown closeOnDown', { health: { closeOnDown: true } }, /"health.closeOnDown" must be 'replicas', 'all' or 'none'; got true/],
     ['health as a number', { health: 5 }, /"health" must be an object of health options, true, or false/],
