@@ -1,6 +1,6 @@
 import type { CheckStatus, DoctorReport, NodeFacts } from './doctor-report';
 import { serverLabel } from './server-key';
-import { formatBytes } from './wal-lsn';
+import { formatBytes } from './format-bytes';
 
 /** The mark shown before each check. */
 export const STATUS_MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' };

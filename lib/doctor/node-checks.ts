@@ -1,7 +1,8 @@
 import type { ResolvedDoctorOptions } from './doctor-options';
 import type { DoctorCheck, NodeFacts } from './doctor-report';
 import { serverKey, serverLabel } from './server-key';
-import { formatBytes, walBytesBetween } from './wal-lsn';
+import { parseLsn, walBytesBetween } from '../wal-position';
+import { formatBytes } from './format-bytes';
 
 /** Everything a node check may look at besides its own node. */
 export interface NodeCheckContext {
@@ -99,7 +100,7 @@ export function lagCheck({ node, options }: NodeCheckContext): DoctorCheck | und
   // The replay timestamp is the last replayed commit: after the primary was idle it is old even
   // when the standby is a few bytes behind a fresh write. It means time lag only while WAL that
   // already arrived waits to be applied (apply delay, replay conflicts).
-  const applyPending = (walBytesBetween(node.replayLsn, node.receiveLsn) ?? 0) > 0;
+  const applyPending = (bytesBetween(node.replayLsn, node.receiveLsn) ?? 0) > 0;
   const seconds = caughtUp ? 0 : applyPending ? node.replayAgeSeconds ?? undefined : undefined;
   const detail = `replayed to ${node.replayLsn}, ${caughtUp ? 'caught up' : `${formatBytes(bytes)}${seconds === undefined ? '' : ` / ${seconds.toFixed(1)} s`} behind`}`;
   if (bytes > options.maxLagBytes || (seconds !== undefined && seconds > options.maxLagSeconds)) {
@@ -119,10 +120,17 @@ export function computeLag(nodes: readonly NodeFacts[]): void {
   const primary = nodes[0];
   for (const node of nodes) {
     if (node.inRecovery !== true || node.replayLsn === undefined) continue;
-    const fromPrimary = primary?.inRecovery === false ? walBytesBetween(node.replayLsn, primary.currentLsn) : undefined;
+    const fromPrimary = primary?.inRecovery === false ? bytesBetween(node.replayLsn, primary.currentLsn) : undefined;
     // Positions are read a few ms apart: a standby may be "ahead" of the primary's earlier reading.
-    node.lagBytes = Math.max(0, fromPrimary ?? walBytesBetween(node.replayLsn, node.receiveLsn) ?? 0);
+    node.lagBytes = Math.max(0, fromPrimary ?? bytesBetween(node.replayLsn, node.receiveLsn) ?? 0);
   }
+}
+
+// Facts keep positions as PostgreSQL's text (a report is JSON, which has no bigint).
+function bytesBetween(from: string | undefined, to: string | undefined): number | undefined {
+  const a = parseLsn(from);
+  const b = parseLsn(to);
+  return a === undefined || b === undefined ? undefined : Number(walBytesBetween(a, b));
 }
 
 /** New connections to one URL all reach one server (not a balancer mixing roles). */

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { resolveDoctorOptions } from '../../lib/doctor/doctor-options';
 import type { NodeFacts, RoutingFacts, ServerIdentity } from '../../lib/doctor/doctor-report';
 import { evaluateDoctor } from '../../lib/doctor/evaluate-doctor';
-import { parseLsn, walBytesBetween } from '../../lib/doctor/wal-lsn';
 
 // Facts as probeNode would report them for a healthy primary + 2 standbys on one host.
 function identity(port: number, standby: boolean, pid = 100): ServerIdentity {
@@ -202,10 +201,14 @@ describe('doctor checks (no database)', () => {
     expect(find(report, 'routing', 'read probe')?.status).to.equal('warn');
   });
 
-  it('computes WAL distances like pg_wal_lsn_diff', () => {
-    expect(parseLsn('16/B374D848')).to.equal(0x16b374d848n);
-    expect(walBytesBetween('0/3000000', '0/3000060')).to.equal(96);
-    expect(walBytesBetween('nope', '0/1')).to.equal(undefined);
+  it('measures lag in WAL bytes across the 4 GiB word boundary', () => {
+    const { nodes, routing } = healthy();
+    nodes[0]!.currentLsn = '1/60';
+    nodes[1]!.replayLsn = '0/FFFFFFA0';
+    nodes[1]!.receiveLsn = '0/FFFFFFA0';
+    const report = evaluateDoctor(nodes, routing, options);
+    expect(report.nodes[1]?.lagBytes).to.equal(0xc0);
+    expect(find(report, 'replica1', 'lag')?.detail).to.equal('replayed to 0/FFFFFFA0, 192 B behind');
   });
 
   it('validates doctor options, naming key and value', () => {
