@@ -65,6 +65,8 @@ export interface NodeFacts {
   /** Why it is unreachable, or why the facts query failed. */
   error?: string;
   inRecovery?: boolean;
+  /** The role the doctor's connection runs as (`current_user`): the one the application's pool logs in as. */
+  user?: string;
   serverVersion?: string;
   serverVersionNum?: number;
   transactionReadOnly?: boolean;

@@ -1,6 +1,6 @@
 import type { Client, ClientConfig } from 'pg';
 import type { NodeFacts, PoolerFacts, ServerIdentity } from './doctor-report';
-import { closeConnection, describeTarget, endpointOf, errorLine, openConnection } from './raw-connection';
+import { closeConnection, describeTarget, endpointOf, errorLine, openConnection, withSettings } from './raw-connection';
 
 /** The select list that says which server answered, shared by samples and routed probes. */
 export const IDENTITY_SQL =
@@ -10,6 +10,7 @@ export const IDENTITY_SQL =
 // One round trip for everything a guide tells you to look at by hand. Functions that fail
 // on one role are guarded (pg_current_wal_lsn() errors on a standby; the replay ones are null on a primary).
 const FACTS_SQL = `select pg_is_in_recovery() as in_recovery,
+  current_user::text as user_name,
   current_setting('server_version') as server_version,
   current_setting('server_version_num')::int as server_version_num,
   current_setting('transaction_read_only') as transaction_read_only,
@@ -85,6 +86,7 @@ export async function probeNode(input: NodeProbeInput, options: NodeProbeOptions
 async function readFacts(client: Client, facts: NodeFacts): Promise<void> {
   const row = (await client.query(FACTS_SQL)).rows[0] as Record<string, unknown>;
   facts.inRecovery = row.in_recovery === true;
+  facts.user = String(row.user_name);
   facts.serverVersion = String(row.server_version);
   facts.serverVersionNum = Number(row.server_version_num);
   facts.transactionReadOnly = row.transaction_read_only === 'on';
@@ -173,7 +175,7 @@ async function lookForPooler(first: Client, settings: ClientConfig, facts: NodeF
 // when the user is an admin or stats user; a PostgreSQL server says the database does not exist.
 async function askAdminConsole(settings: ClientConfig, pooler: PoolerFacts, timeoutMs: number): Promise<void> {
   const endpoint = endpointOf(settings);
-  const consoleSettings: ClientConfig = { ...settings, database: 'pgbouncer' };
+  const consoleSettings = withSettings(settings, { database: 'pgbouncer' });
   if (typeof settings.connectionString === 'string') {
     delete consoleSettings.connectionString;
     const url = safeUrl(settings.connectionString);

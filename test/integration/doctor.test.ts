@@ -4,8 +4,9 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import type { DoctorReport } from '../../lib';
-import { getTestCluster } from '../support/cluster';
+import knex, { type Knex } from 'knex';
+import { splitKnex, type DoctorReport } from '../../lib';
+import { getTestCluster, startCluster, type Cluster, type NodeInfo } from '../support/cluster';
 import { destroyAll, makeDb } from '../support/split-db';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -172,4 +173,86 @@ describe('split-knex doctor against the real cluster', () => {
     expect(code).to.equal(2);
     expect(stderr).to.contain('no "staging" entry (has: development)');
   });
+});
+
+// A throwaway cluster whose pg_hba.conf demands a password (SCRAM) from every role but the
+// harness's own `postgres`: under the shared cluster's trust rules a dropped password never shows.
+describe('doctor connects with the credentials knex uses, under real password authentication', () => {
+  const PASSWORD = 'S3cret-pw';
+  let pw: Cluster;
+  let hbaDir: string;
+  const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+  const url = (n: NodeInfo, password = PASSWORD) => `postgres://doctor_app:${encodeURIComponent(password)}@127.0.0.1:${n.port}/${n.database}`;
+  const obj = (n: NodeInfo) => ({ host: '127.0.0.1', port: n.port, database: n.database, user: 'doctor_app', password: PASSWORD });
+  // Every way a knex `connection` can be given; `knex` says whether plain knex logs in with it.
+  const FORMS: Array<{ form: string; knex: boolean; connection: (n: NodeInfo) => unknown }> = [
+    { form: 'a URL holding the password', knex: true, connection: (n) => url(n) },
+    { form: 'an object with user and password', knex: true, connection: obj },
+    { form: 'an object whose connectionString holds the password', knex: true, connection: (n) => ({ connectionString: url(n) }) },
+    { form: 'an object with a password-less connectionString and a password key', knex: false, connection: (n) => ({ connectionString: `postgres://doctor_app@127.0.0.1:${n.port}/${n.database}`, password: PASSWORD }) },
+    { form: 'a provider function returning an object', knex: true, connection: (n) => () => obj(n) },
+    { form: 'an async provider returning a URL', knex: true, connection: (n) => async () => url(n) },
+    { form: 'an async provider returning an object with an expirationChecker', knex: true, connection: (n) => async () => ({ ...obj(n), expirationChecker: () => false }) },
+    { form: 'an object whose password is an async function', knex: true, connection: (n) => ({ ...obj(n), password: async () => PASSWORD }) },
+    { form: 'an object with ssl: false', knex: true, connection: (n) => ({ ...obj(n), ssl: false }) },
+    { form: 'an object asking for ssl the server does not offer', knex: false, connection: (n) => ({ ...obj(n), ssl: { rejectUnauthorized: false } }) },
+    { form: 'an object spelling the user "username" (node-postgres reads only "user")', knex: false, connection: (n) => ({ host: '127.0.0.1', port: n.port, database: n.database, username: 'doctor_app', password: PASSWORD }) },
+    { form: 'a URL with a wrong password', knex: false, connection: (n) => url(n, 'wrong-password') },
+  ];
+
+  async function viaKnex(connection: unknown): Promise<{ user?: string; error?: string }> {
+    const k = knex({ client: 'pg', connection, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000, log: quiet } as Knex.Config);
+    try {
+      const res = await k.raw('select current_user::text as u');
+      return { user: (res.rows[0] as { u: string }).u };
+    } catch (err) {
+      return { error: (err as Error).message.split('\n')[0] };
+    } finally {
+      await k.destroy();
+    }
+  }
+
+  before(async () => {
+    hbaDir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-doctor-hba-'));
+    fs.chmodSync(hbaDir, 0o755); // the server runs as postgres and must read the file
+    const hba = path.join(hbaDir, 'pg_hba.conf');
+    fs.writeFileSync(hba, [
+      'local all all trust', 'local replication all trust', 'host all postgres 127.0.0.1/32 trust',
+      'host replication all 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', '',
+    ].join('\n'), { mode: 0o644 });
+    pw = await startCluster({ replicas: 1, fixtures: false, settings: { hba_file: hba, password_encryption: 'scram-sha-256' } });
+    await pw.query('primary', `create role doctor_app login password '${PASSWORD}'`);
+    await pw.waitForReplication(30_000);
+  });
+  after(async () => {
+    await pw?.destroy();
+    fs.rmSync(hbaDir, { recursive: true, force: true });
+  });
+
+  for (const { form, knex: knexConnects, connection } of FORMS) {
+    it(`reaches every node as knex does with ${form}`, async () => {
+      const expected = await viaKnex(connection(pw.primary));
+      expect(expected.user !== undefined, `plain knex: ${expected.error}`).to.equal(knexConnects);
+      const db = splitKnex({
+        client: 'pg', connection: connection(pw.primary) as never, replicas: [{ name: 'replica1', connection: connection(pw.replicas[0]!) as never }],
+        pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000, log: quiet,
+      });
+      try {
+        const report = await db.doctor({ samples: 1 });
+        for (const node of report.nodes) {
+          if (knexConnects) {
+            expect(node.reachable, `${node.name}: ${node.error}`).to.equal(true);
+            expect(node.user).to.equal(expected.user);
+            expect(node.error).to.equal(undefined);
+          } else {
+            expect(node.reachable, node.name).to.equal(false);
+            expect(node.error).to.contain(expected.error);
+          }
+        }
+        expect(JSON.stringify(report)).not.to.contain(PASSWORD);
+      } finally {
+        await db.destroy();
+      }
+    });
+  }
 });
