@@ -15,6 +15,7 @@ export interface NodeCheckContext {
 const ok = (node: string, check: string, detail: string): DoctorCheck => ({ node, check, status: 'ok', detail });
 const warn = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'warn', detail, advice });
 const fail = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'fail', detail, advice });
+const skipped = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'skipped', detail, advice });
 
 /** Can we connect, and could we read the server's facts? */
 export function reachableCheck({ node }: NodeCheckContext): DoctorCheck {
@@ -71,10 +72,18 @@ export function versionCheck({ node, all }: NodeCheckContext): DoctorCheck {
   return ok(node.name, 'version', version);
 }
 
-/** A replica shares the primary's system identifier (it was cloned from it). Undefined when unknown. */
+/**
+ * A replica shares the primary's system identifier (it was cloned from it). Skipped when a
+ * role may not read it; undefined when the primary could not be read at all (its own checks say why).
+ */
 export function clusterCheck({ node, all }: NodeCheckContext): DoctorCheck | undefined {
   const primary = all[0];
-  if (node.configuredRole !== 'replica' || primary?.systemIdentifier === undefined || node.systemIdentifier === undefined) return undefined;
+  if (node.configuredRole !== 'replica') return undefined;
+  const refused = node.unreadable?.systemIdentifier ?? primary?.unreadable?.systemIdentifier;
+  if (refused !== undefined) {
+    return skipped(node.name, 'cluster', refused, 'GRANT EXECUTE ON FUNCTION pg_control_system() to the role to check that this replica was cloned from the primary.');
+  }
+  if (primary?.systemIdentifier === undefined || node.systemIdentifier === undefined) return undefined;
   if (node.systemIdentifier === primary.systemIdentifier) return ok(node.name, 'cluster', `system identifier ${node.systemIdentifier} = the primary's`);
   return fail(
     node.name, 'cluster', `system identifier ${node.systemIdentifier} ≠ the primary's ${primary.systemIdentifier}`,
@@ -82,9 +91,16 @@ export function clusterCheck({ node, all }: NodeCheckContext): DoctorCheck | und
   );
 }
 
-/** A standby has a streaming WAL receiver. Undefined for primaries. */
+/** A standby has a streaming WAL receiver. Skipped when the role may not see its status; undefined for primaries. */
 export function streamingCheck({ node }: NodeCheckContext): DoctorCheck | undefined {
-  if (node.inRecovery !== true || node.walReceiverStatus === undefined) return undefined;
+  if (node.inRecovery !== true) return undefined;
+  if (node.unreadable?.walReceiver !== undefined) {
+    return skipped(
+      node.name, 'streaming', node.unreadable.walReceiver,
+      `GRANT pg_read_all_stats TO ${node.user ?? 'the role'} to check it (a superuser before PostgreSQL 11); the lag check still shows whether this standby keeps up.`,
+    );
+  }
+  if (node.walReceiverStatus === undefined) return undefined;
   if (node.walReceiverStatus === 'streaming') return ok(node.name, 'streaming', `streaming from ${node.upstream ?? 'its upstream'}`);
   return warn(
     node.name, 'streaming', node.walReceiverStatus === null ? 'no WAL receiver running' : `WAL receiver ${node.walReceiverStatus}`,

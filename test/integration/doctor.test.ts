@@ -5,6 +5,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import knex, { type Knex } from 'knex';
+import * as pg from 'pg';
 import { splitKnex, type DoctorReport } from '../../lib';
 import { getTestCluster, startCluster, type Cluster, type NodeInfo } from '../support/cluster';
 import { destroyAll, makeDb } from '../support/split-db';
@@ -164,6 +165,38 @@ describe('split-knex doctor against the real cluster', () => {
       // Pools first: the balancer closing under them would be logged as connection errors.
       await db?.destroy();
       await balancer.close();
+    }
+  });
+
+  it('as a non-superuser, says the WAL receiver status could not be read instead of warning, and still counts others\' sessions', async () => {
+    const c = cluster();
+    await c.query('primary', 'drop role if exists doctor_plain');
+    await c.query('primary', 'create role doctor_plain login');
+    await c.waitForReplication(30_000);
+    const asPlain = (u: string) => u.replace(/^postgres:\/\/postgres@/, 'postgres://doctor_plain@');
+    // Sessions of another user on replica1, which pg_stat_activity blanks for doctor_plain.
+    const others = await Promise.all([1, 2, 3, 4, 5].map(async () => {
+      const client = new pg.Client({ connectionString: c.replicas[0]!.url });
+      await client.connect();
+      return client;
+    }));
+    const db = makeDb({ connection: asPlain(c.primary.url), replicas: c.replicas.map((r) => ({ name: r.name, connection: asPlain(r.url) })) });
+    try {
+      const report = await db.doctor({ samples: 1 });
+      for (const r of c.replicas) {
+        const streaming = report.checks.find((x) => x.node === r.name && x.check === 'streaming');
+        expect(streaming?.status, JSON.stringify(streaming)).to.equal('skipped');
+        expect(streaming?.detail).to.match(/pg_stat_wal_receiver shows role doctor_plain only the pid \(\d+\) of the WAL receiver/);
+        expect(streaming?.advice).to.contain('GRANT pg_read_all_stats TO doctor_plain');
+        expect(report.nodes.find((n) => n.name === r.name)?.user).to.equal('doctor_plain');
+      }
+      expect(report.checks.filter((x) => x.status === 'warn' || x.status === 'fail')).to.deep.equal([]);
+      expect(report).to.include({ ok: true, skipped: c.replicas.length });
+      expect(report.nodes[1]?.connectionsInUse).to.be.at.least(others.length + 1);
+    } finally {
+      await Promise.all(others.map((o) => o.end()));
+      await db.destroy();
+      await c.query('primary', 'drop role if exists doctor_plain');
     }
   });
 
