@@ -1,5 +1,5 @@
 import type { Client, ClientConfig } from 'pg';
-import { redactUrl } from '../errors';
+import { redactSecrets } from './redact-report';
 
 /** How long the doctor waits for a connection or a statement, by default. */
 export const DEFAULT_DOCTOR_TIMEOUT_MS = 5000;
@@ -124,5 +124,5 @@ export function errorLine(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
   const code = typeof e?.code === 'string' && !message.includes(e.code) ? ` (${e.code})` : '';
-  return redactUrl(message.split('\n')[0] ?? '') + code;
+  return redactSecrets(message.split('\n')[0] ?? '') + code;
 }

@@ -200,6 +200,33 @@ describe('split-knex doctor against the real cluster', () => {
     }
   });
 
+  it('never prints a password: URL userinfo, a dead node, a provider error quoting its credentials (--json, table, stderr)', async () => {
+    const c = cluster();
+    const SECRET = 'Zq9-doctor-S3cret';
+    const url = (port: number) => `postgres://postgres:${SECRET}@127.0.0.1:${port}/${c.primary.database}`; // trust ignores it
+    const file = path.join(dir, 'secrets.js');
+    fs.writeFileSync(file, `module.exports = { development: {
+      client: 'pg', connection: ${JSON.stringify(url(c.primary.port))}, pool: { min: 0, max: 2 },
+      replicas: [
+        { name: 'replica1', connection: ${JSON.stringify(url(c.replicas[0]!.port))} },
+        { name: 'dead', connection: ${JSON.stringify(url(await deadPort()))} },
+        { name: 'vault', connection: () => { throw new Error(${JSON.stringify(`vault: cannot renew postgres://postgres:${SECRET}@x@127.0.0.1/db password=${SECRET}`)}); } },
+      ],
+    } };\n`);
+    const json = await runCli(file, '--json', '--samples', '1');
+    const text = await runCli(file, '--samples', '1');
+    expect(json.code).to.equal(1);
+    expect(text.code).to.equal(1);
+    const report = JSON.parse(json.stdout) as DoctorReport;
+    expect(report.checks.find((x) => x.node === 'vault' && x.check === 'reachable')?.detail)
+      .to.equal('vault: cannot renew postgres://postgres:***@127.0.0.1/db password=***');
+    expect(report.checks.find((x) => x.node === 'dead' && x.check === 'reachable')?.status).to.equal('fail');
+    for (const out of [json.stdout, json.stderr, text.stdout, text.stderr]) {
+      expect(out).not.to.contain(SECRET);
+      expect(out).not.to.contain('Zq9');
+    }
+  });
+
   it('exits 2 with a message for a knexfile without the requested env', async () => {
     const file = writeKnexfile(dir, 'envs.js', { development: healthyEntry() });
     const { code, stderr } = await runCli(file, '--env', 'staging');
