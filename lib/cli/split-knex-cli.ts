@@ -2,6 +2,7 @@
 // The `split-knex` command. Only `doctor` for now: load the knexfile entry, build the
 // instance, run db.doctor(), print, and exit 0 (healthy), 1 (problems) or 2 (usage/config).
 import { formatDoctorReport } from '../doctor';
+import { redactSecrets } from '../doctor/redact-report';
 import { splitKnex } from '../split-knex';
 import { loadKnexfile } from './load-knexfile';
 import { parseCliArgs, USAGE, type DoctorCommand } from './parse-cli-args';
@@ -34,14 +35,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 async function doctor(cmd: DoctorCommand, io: CliIo): Promise<number> {
+  // knex logs and config errors may quote a connection string or a provider's error.
+  const err = (text: string) => io.err(redactSecrets(text));
   let db;
   try {
     const config = await loadKnexfile(cmd.knexfile, cmd.env, io.cwd);
     // knex prints its warnings with console.log: keep stdout for the report (--json must parse).
-    const toStderr = (m: unknown) => io.err(`knex: ${typeof m === 'string' ? m : JSON.stringify(m)}`);
+    const toStderr = (m: unknown) => err(`knex: ${typeof m === 'string' ? m : JSON.stringify(m)}`);
     db = splitKnex({ log: { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr }, ...config });
-  } catch (err) {
-    io.err(err instanceof Error ? err.message : String(err));
+  } catch (e) {
+    err(e instanceof Error ? e.message : String(e));
     return 2;
   }
   try {
@@ -52,8 +55,8 @@ async function doctor(cmd: DoctorCommand, io: CliIo): Promise<number> {
     const report = await db.doctor(options);
     io.out(cmd.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report));
     return report.ok ? 0 : 1;
-  } catch (err) {
-    io.err(err instanceof Error ? err.message : String(err));
+  } catch (e) {
+    err(e instanceof Error ? e.message : String(e));
     return 2;
   } finally {
     await db.destroy().catch(() => undefined);

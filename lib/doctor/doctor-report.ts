@@ -3,8 +3,12 @@
  * routing probes found, and the checks (✓/!/✗) derived from those facts.
  */
 
-/** `ok` ✓, `warn` ! (worth a look, does not fail the run), `fail` ✗ (a problem: exit code 1). */
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+/**
+ * `ok` ✓, `warn` ! (worth a look, does not fail the run), `fail` ✗ (a problem: exit code 1),
+ * `skipped` ? (could not be checked, e.g. the role may not read what it needs: the detail says
+ * why, the advice how to make it checkable; does not fail the run).
+ */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped';
 
 /**
  * One line of the doctor's verdict.
@@ -21,7 +25,7 @@ export interface DoctorCheck {
   status: CheckStatus;
   /** What was observed, in a few words. */
   detail: string;
-  /** One line telling what to do; present when status is not `ok`. */
+  /** One line telling what to do (for `skipped`: how to make it checkable); present when status is not `ok`. */
   advice?: string;
 }
 
@@ -65,6 +69,8 @@ export interface NodeFacts {
   /** Why it is unreachable, or why the facts query failed. */
   error?: string;
   inRecovery?: boolean;
+  /** The role the doctor's connection runs as (`current_user`): the one the application's pool logs in as. */
+  user?: string;
   serverVersion?: string;
   serverVersionNum?: number;
   transactionReadOnly?: boolean;
@@ -81,14 +87,23 @@ export interface NodeFacts {
   replayAgeSeconds?: number | null;
   /** Standby: bytes of WAL between the primary's current position and this replay position. */
   lagBytes?: number;
-  /** Standby: `pg_stat_wal_receiver.status` (null when no WAL receiver runs). */
+  /** Standby: `pg_stat_wal_receiver.status` (null when no WAL receiver runs; absent when it could not be read, see `unreadable`). */
   walReceiverStatus?: string | null;
   /** Standby: where it streams from, `host:port`. */
   upstream?: string | null;
+  /**
+   * Facts the node would not show the doctor's role, each with the reason: a check that
+   * needs one is `skipped` instead of judging a blank (e.g. `pg_stat_wal_receiver` shows
+   * only the pid to a role without `pg_read_all_stats`).
+   */
+  unreadable?: { walReceiver?: string; systemIdentifier?: string };
   maxConnections?: number;
   /** `superuser_reserved_connections` (+ `reserved_connections` on PostgreSQL 16+). */
   reservedConnections?: number;
-  /** Client backends connected right now (all users, all databases). */
+  /**
+   * Client backends connected right now (all users, all databases). Sessions of other users
+   * that the role may not inspect are counted when they belong to a database and a user.
+   */
   connectionsInUse?: number;
   /** This instance's pool bound for the node (`pool.max`, knex's default 10). */
   poolMax: number;
@@ -118,6 +133,8 @@ export interface DoctorReport {
   ok: boolean;
   problems: number;
   warnings: number;
+  /** Checks that could not be made (status `skipped`). */
+  skipped: number;
   /** ISO timestamp of the run. */
   checkedAt: string;
   /** Instances assumed to share the databases when sizing pools. */

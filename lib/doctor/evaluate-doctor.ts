@@ -27,7 +27,8 @@ export function evaluateDoctor(nodes: NodeFacts[], routing: RoutingFacts, option
   checks.push(writeTargetCheck(routing));
   const problems = checks.filter((c) => c.status === 'fail').length;
   const warnings = checks.filter((c) => c.status === 'warn').length;
+  const skipped = checks.filter((c) => c.status === 'skipped').length;
   return {
-    ok: problems === 0, problems, warnings, checkedAt: checkedAt.toISOString(), instances: options.instances, nodes, routing, checks,
+    ok: problems === 0, problems, warnings, skipped, checkedAt: checkedAt.toISOString(), instances: options.instances, nodes, routing, checks,
   };
 }

@@ -1,9 +1,9 @@
 import type { CheckStatus, DoctorReport, NodeFacts } from './doctor-report';
 import { serverLabel } from './server-key';
-import { formatBytes } from './wal-lsn';
+import { formatBytes } from './format-bytes';
 
 /** The mark shown before each check. */
-export const STATUS_MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' };
+export const STATUS_MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skipped: '?' };
 
 /**
  * The report as people read it: a node table (role, server, version, WAL position, lag),
@@ -32,9 +32,17 @@ export function formatDoctorReport(report: DoctorReport): string {
   return lines.join('\n');
 }
 
-/** `✓ no problems`, `✗ 2 problems, 1 warning`. */
-export function summaryLine(report: Pick<DoctorReport, 'problems' | 'warnings'>): string {
-  const w = report.warnings === 0 ? '' : `${report.warnings} warning${report.warnings === 1 ? '' : 's'}`;
+/**
+ * `✓ no problems`, `✓ no problems (1 warning, 1 not checked)`, `✗ 2 problems, 1 warning`.
+ *
+ * @example
+ * summaryLine({ problems: 0, warnings: 0, skipped: 1 }) // '✓ no problems (1 not checked)'
+ */
+export function summaryLine(report: Pick<DoctorReport, 'problems' | 'warnings'> & { skipped?: number }): string {
+  const notes: string[] = [];
+  if (report.warnings > 0) notes.push(`${report.warnings} warning${report.warnings === 1 ? '' : 's'}`);
+  if ((report.skipped ?? 0) > 0) notes.push(`${report.skipped} not checked`);
+  const w = notes.join(', ');
   if (report.problems === 0) return `✓ no problems${w === '' ? '' : ` (${w})`}`;
   return `✗ ${report.problems} problem${report.problems === 1 ? '' : 's'}${w === '' ? '' : `, ${w}`}`;
 }

@@ -1,7 +1,8 @@
 import type { ResolvedDoctorOptions } from './doctor-options';
 import type { DoctorCheck, NodeFacts } from './doctor-report';
 import { serverKey, serverLabel } from './server-key';
-import { formatBytes, walBytesBetween } from './wal-lsn';
+import { parseLsn, walBytesBetween } from '../wal-position';
+import { formatBytes } from './format-bytes';
 
 /** Everything a node check may look at besides its own node. */
 export interface NodeCheckContext {
@@ -14,6 +15,7 @@ export interface NodeCheckContext {
 const ok = (node: string, check: string, detail: string): DoctorCheck => ({ node, check, status: 'ok', detail });
 const warn = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'warn', detail, advice });
 const fail = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'fail', detail, advice });
+const skipped = (node: string, check: string, detail: string, advice: string): DoctorCheck => ({ node, check, status: 'skipped', detail, advice });
 
 /** Can we connect, and could we read the server's facts? */
 export function reachableCheck({ node }: NodeCheckContext): DoctorCheck {
@@ -70,10 +72,18 @@ export function versionCheck({ node, all }: NodeCheckContext): DoctorCheck {
   return ok(node.name, 'version', version);
 }
 
-/** A replica shares the primary's system identifier (it was cloned from it). Undefined when unknown. */
+/**
+ * A replica shares the primary's system identifier (it was cloned from it). Skipped when a
+ * role may not read it; undefined when the primary could not be read at all (its own checks say why).
+ */
 export function clusterCheck({ node, all }: NodeCheckContext): DoctorCheck | undefined {
   const primary = all[0];
-  if (node.configuredRole !== 'replica' || primary?.systemIdentifier === undefined || node.systemIdentifier === undefined) return undefined;
+  if (node.configuredRole !== 'replica') return undefined;
+  const refused = node.unreadable?.systemIdentifier ?? primary?.unreadable?.systemIdentifier;
+  if (refused !== undefined) {
+    return skipped(node.name, 'cluster', refused, 'GRANT EXECUTE ON FUNCTION pg_control_system() to the role to check that this replica was cloned from the primary.');
+  }
+  if (primary?.systemIdentifier === undefined || node.systemIdentifier === undefined) return undefined;
   if (node.systemIdentifier === primary.systemIdentifier) return ok(node.name, 'cluster', `system identifier ${node.systemIdentifier} = the primary's`);
   return fail(
     node.name, 'cluster', `system identifier ${node.systemIdentifier} ≠ the primary's ${primary.systemIdentifier}`,
@@ -81,9 +91,16 @@ export function clusterCheck({ node, all }: NodeCheckContext): DoctorCheck | und
   );
 }
 
-/** A standby has a streaming WAL receiver. Undefined for primaries. */
+/** A standby has a streaming WAL receiver. Skipped when the role may not see its status; undefined for primaries. */
 export function streamingCheck({ node }: NodeCheckContext): DoctorCheck | undefined {
-  if (node.inRecovery !== true || node.walReceiverStatus === undefined) return undefined;
+  if (node.inRecovery !== true) return undefined;
+  if (node.unreadable?.walReceiver !== undefined) {
+    return skipped(
+      node.name, 'streaming', node.unreadable.walReceiver,
+      `GRANT pg_read_all_stats TO ${node.user ?? 'the role'} to check it (a superuser before PostgreSQL 11); the lag check still shows whether this standby keeps up.`,
+    );
+  }
+  if (node.walReceiverStatus === undefined) return undefined;
   if (node.walReceiverStatus === 'streaming') return ok(node.name, 'streaming', `streaming from ${node.upstream ?? 'its upstream'}`);
   return warn(
     node.name, 'streaming', node.walReceiverStatus === null ? 'no WAL receiver running' : `WAL receiver ${node.walReceiverStatus}`,
@@ -99,7 +116,7 @@ export function lagCheck({ node, options }: NodeCheckContext): DoctorCheck | und
   // The replay timestamp is the last replayed commit: after the primary was idle it is old even
   // when the standby is a few bytes behind a fresh write. It means time lag only while WAL that
   // already arrived waits to be applied (apply delay, replay conflicts).
-  const applyPending = (walBytesBetween(node.replayLsn, node.receiveLsn) ?? 0) > 0;
+  const applyPending = (bytesBetween(node.replayLsn, node.receiveLsn) ?? 0) > 0;
   const seconds = caughtUp ? 0 : applyPending ? node.replayAgeSeconds ?? undefined : undefined;
   const detail = `replayed to ${node.replayLsn}, ${caughtUp ? 'caught up' : `${formatBytes(bytes)}${seconds === undefined ? '' : ` / ${seconds.toFixed(1)} s`} behind`}`;
   if (bytes > options.maxLagBytes || (seconds !== undefined && seconds > options.maxLagSeconds)) {
@@ -119,10 +136,17 @@ export function computeLag(nodes: readonly NodeFacts[]): void {
   const primary = nodes[0];
   for (const node of nodes) {
     if (node.inRecovery !== true || node.replayLsn === undefined) continue;
-    const fromPrimary = primary?.inRecovery === false ? walBytesBetween(node.replayLsn, primary.currentLsn) : undefined;
+    const fromPrimary = primary?.inRecovery === false ? bytesBetween(node.replayLsn, primary.currentLsn) : undefined;
     // Positions are read a few ms apart: a standby may be "ahead" of the primary's earlier reading.
-    node.lagBytes = Math.max(0, fromPrimary ?? walBytesBetween(node.replayLsn, node.receiveLsn) ?? 0);
+    node.lagBytes = Math.max(0, fromPrimary ?? bytesBetween(node.replayLsn, node.receiveLsn) ?? 0);
   }
+}
+
+// Facts keep positions as PostgreSQL's text (a report is JSON, which has no bigint).
+function bytesBetween(from: string | undefined, to: string | undefined): number | undefined {
+  const a = parseLsn(from);
+  const b = parseLsn(to);
+  return a === undefined || b === undefined ? undefined : Number(walBytesBetween(a, b));
 }
 
 /** New connections to one URL all reach one server (not a balancer mixing roles). */

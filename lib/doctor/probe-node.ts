@@ -1,6 +1,6 @@
 import type { Client, ClientConfig } from 'pg';
 import type { NodeFacts, PoolerFacts, ServerIdentity } from './doctor-report';
-import { closeConnection, describeTarget, endpointOf, errorLine, openConnection } from './raw-connection';
+import { closeConnection, describeTarget, endpointOf, errorLine, openConnection, withSettings } from './raw-connection';
 
 /** The select list that says which server answered, shared by samples and routed probes. */
 export const IDENTITY_SQL =
@@ -9,7 +9,11 @@ export const IDENTITY_SQL =
 
 // One round trip for everything a guide tells you to look at by hand. Functions that fail
 // on one role are guarded (pg_current_wal_lsn() errors on a standby; the replay ones are null on a primary).
+// pg_stat_activity blanks backend_type of other users' sessions for a role without
+// pg_read_all_stats; such a row with a database and a user is a client session too (aux
+// processes have neither), so the count holds for unprivileged roles.
 const FACTS_SQL = `select pg_is_in_recovery() as in_recovery,
+  current_user::text as user_name,
   current_setting('server_version') as server_version,
   current_setting('server_version_num')::int as server_version_num,
   current_setting('transaction_read_only') as transaction_read_only,
@@ -17,7 +21,8 @@ const FACTS_SQL = `select pg_is_in_recovery() as in_recovery,
   current_setting('max_connections')::int as max_connections,
   current_setting('superuser_reserved_connections')::int
     + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) as reserved_connections,
-  (select count(*) from pg_stat_activity where backend_type = 'client backend')::int as connections_in_use,
+  (select count(*) from pg_stat_activity where backend_type = 'client backend'
+    or (backend_type is null and datid is not null and usesysid is not null))::int as connections_in_use,
   case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
   pg_last_wal_receive_lsn()::text as receive_lsn,
   pg_last_wal_replay_lsn()::text as replay_lsn,
@@ -85,6 +90,7 @@ export async function probeNode(input: NodeProbeInput, options: NodeProbeOptions
 async function readFacts(client: Client, facts: NodeFacts): Promise<void> {
   const row = (await client.query(FACTS_SQL)).rows[0] as Record<string, unknown>;
   facts.inRecovery = row.in_recovery === true;
+  facts.user = String(row.user_name);
   facts.serverVersion = String(row.server_version);
   facts.serverVersionNum = Number(row.server_version_num);
   facts.transactionReadOnly = row.transaction_read_only === 'on';
@@ -99,23 +105,38 @@ async function readFacts(client: Client, facts: NodeFacts): Promise<void> {
     if (typeof row.replay_lsn === 'string') facts.replayLsn = row.replay_lsn;
     facts.replayAgeSeconds = row.replay_age_seconds === null ? null : Number(row.replay_age_seconds);
   }
-  // Both may be refused to unprivileged roles on some setups: optional facts.
+  // Either may be refused or blanked for an unprivileged role: say so, never guess.
   try {
     const sys = await client.query('select system_identifier::text as id from pg_control_system()');
     facts.systemIdentifier = String(sys.rows[0]?.id);
-  } catch {
-    // Not allowed or not available: the cluster check says it could not tell.
+  } catch (err) {
+    unreadable(facts).systemIdentifier = `pg_control_system() refused to ${facts.user}: ${errorLine(err)}`;
   }
-  if (facts.inRecovery) {
-    try {
-      const wr = await client.query('select status, sender_host, sender_port from pg_stat_wal_receiver');
-      const r = wr.rows[0] as { status?: string; sender_host?: string | null; sender_port?: number | null } | undefined;
-      facts.walReceiverStatus = r?.status ?? null;
-      facts.upstream = r?.sender_host != null ? `${r.sender_host}:${r.sender_port ?? ''}` : null;
-    } catch {
+  if (facts.inRecovery) await readWalReceiver(client, facts);
+}
+
+// The view has no row when no receiver runs. A role without pg_read_all_stats (a superuser
+// before PostgreSQL 11) gets a row with only the pid: a receiver runs, its status is hidden.
+async function readWalReceiver(client: Client, facts: NodeFacts): Promise<void> {
+  try {
+    const wr = await client.query('select pid, status, sender_host, sender_port from pg_stat_wal_receiver');
+    const r = wr.rows[0] as { pid?: number | null; status?: string | null; sender_host?: string | null; sender_port?: number | null } | undefined;
+    if (r === undefined || r.pid == null) {
       facts.walReceiverStatus = null;
+    } else if (r.status == null) {
+      unreadable(facts).walReceiver = `pg_stat_wal_receiver shows role ${facts.user} only the pid (${r.pid}) of the WAL receiver, not its status`;
+    } else {
+      facts.walReceiverStatus = r.status;
+      facts.upstream = r.sender_host != null ? `${r.sender_host}:${r.sender_port ?? ''}` : null;
     }
+  } catch (err) {
+    unreadable(facts).walReceiver = `pg_stat_wal_receiver could not be read: ${errorLine(err)}`;
   }
+}
+
+function unreadable(facts: NodeFacts): NonNullable<NodeFacts['unreadable']> {
+  facts.unreadable ??= {};
+  return facts.unreadable;
 }
 
 /** Reads a {@link ServerIdentity} from a row selected with {@link IDENTITY_SQL}. */
@@ -173,7 +194,7 @@ async function lookForPooler(first: Client, settings: ClientConfig, facts: NodeF
 // when the user is an admin or stats user; a PostgreSQL server says the database does not exist.
 async function askAdminConsole(settings: ClientConfig, pooler: PoolerFacts, timeoutMs: number): Promise<void> {
   const endpoint = endpointOf(settings);
-  const consoleSettings: ClientConfig = { ...settings, database: 'pgbouncer' };
+  const consoleSettings = withSettings(settings, { database: 'pgbouncer' });
   if (typeof settings.connectionString === 'string') {
     delete consoleSettings.connectionString;
     const url = safeUrl(settings.connectionString);

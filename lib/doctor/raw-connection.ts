@@ -1,13 +1,15 @@
 import type { Client, ClientConfig } from 'pg';
-import { redactUrl } from '../errors';
+import { redactSecrets } from './redact-report';
 
 /** How long the doctor waits for a connection or a statement, by default. */
 export const DEFAULT_DOCTOR_TIMEOUT_MS = 5000;
 
 /**
- * Turns a knex `connection` (URL, object, or provider function) into node-postgres client
- * settings. The doctor opens its own short-lived connections with them so that every
- * sample is a NEW connection, exactly as a pool would open one.
+ * Turns a knex `connection` (URL, object, or provider function, possibly async) into
+ * node-postgres client settings, resolved the way knex resolves them for its pool, so that
+ * the doctor logs in where and as the application does. The doctor opens its own
+ * short-lived connections with them so that every sample is a NEW connection, exactly as a
+ * pool would open one.
  *
  * @example
  * await pgSettingsOf('postgres://app@db:5432/app') // { connectionString: 'postgres://app@db:5432/app' }
@@ -16,14 +18,36 @@ export async function pgSettingsOf(connection: unknown): Promise<ClientConfig> {
   let value = connection;
   if (typeof value === 'function') value = await (value as () => unknown)();
   if (typeof value === 'string') {
-    // knex accepts libpq-style key=value strings too; node-postgres parses both as connectionString.
+    // knex hands a string to node-postgres as is; it reads URLs and key=value strings alike.
     return { connectionString: value };
   }
-  if (value !== null && typeof value === 'object') {
-    const { expirationChecker: _ignored, ...rest } = value as Record<string, unknown>;
-    return rest as ClientConfig;
-  }
+  if (value !== null && typeof value === 'object') return withSettings(value as ClientConfig, {});
   throw new Error(`cannot read connection settings of type ${typeof value}`);
+}
+
+/**
+ * A copy of client settings with `extra` applied, that keeps the password. knex stores the
+ * password of its `connection` as a non-enumerable property (so it stays out of logs):
+ * spreading (`{ ...settings }`) silently drops it, and the server then sees no password
+ * ("client password must be a string"). The copy keeps it non-enumerable too, so it never
+ * reaches JSON or `console.log`; a password function (node-postgres calls it) is kept as is.
+ *
+ * @example
+ * const s = withSettings(knexClient.config.connection, { database: 'pgbouncer' });
+ * s.password // the configured password, though Object.keys(s) does not list it
+ */
+export function withSettings(settings: ClientConfig, extra: Partial<ClientConfig>): ClientConfig {
+  const out: Record<string, unknown> = {};
+  const source = settings as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(source)) {
+    // knex removes a provider's expirationChecker before the driver sees the settings.
+    if (key === 'expirationChecker' || key === 'password') continue;
+    out[key] = source[key];
+  }
+  Object.assign(out, extra);
+  const password = 'password' in extra ? extra.password : source.password;
+  if (password !== undefined) Object.defineProperty(out, 'password', { value: password, enumerable: false, writable: true, configurable: true });
+  return out as ClientConfig;
 }
 
 /**
@@ -74,12 +98,11 @@ export function endpointOf(settings: ClientConfig): { host?: string; port?: numb
  */
 export async function openConnection(settings: ClientConfig, timeoutMs: number): Promise<Client> {
   const { Client: PgClient } = require('pg') as typeof import('pg');
-  const client = new PgClient({
-    ...settings,
+  const client = new PgClient(withSettings(settings, {
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
     application_name: 'split-knex-doctor',
-  });
+  }));
   // An error event after connect (server went away) must not crash the process.
   client.on('error', () => undefined);
   try {
@@ -101,5 +124,5 @@ export function errorLine(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
   const code = typeof e?.code === 'string' && !message.includes(e.code) ? ` (${e.code})` : '';
-  return redactUrl(message.split('\n')[0] ?? '') + code;
+  return redactSecrets(message.split('\n')[0] ?? '') + code;
 }

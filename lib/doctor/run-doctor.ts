@@ -13,6 +13,7 @@ import type { DoctorReport, NodeFacts, RoutingFacts } from './doctor-report';
 import { evaluateDoctor } from './evaluate-doctor';
 import { identityOf, IDENTITY_SQL, probeNode, type NodeProbeInput } from './probe-node';
 import { errorLine, pgSettingsOf } from './raw-connection';
+import { redactReport, secretsOf } from './redact-report';
 
 const debug = createDebug('split-knex:doctor');
 /** knex's default pool bound for PostgreSQL. */
@@ -30,11 +31,14 @@ const KNEX_DEFAULT_POOL_MAX = 10;
  */
 export async function runDoctor(db: SplitKnex, core: DoctorNodes, options?: DoctorOptions): Promise<DoctorReport> {
   const resolved = resolveDoctorOptions(options);
+  const secrets = new Set<string>();
   const inputs = await Promise.all(core.nodes.map(async (node): Promise<NodeProbeInput | NodeFacts> => {
     const pool = node.client.config.pool as { max?: unknown } | undefined;
     const poolMax = typeof pool?.max === 'number' ? pool.max : KNEX_DEFAULT_POOL_MAX;
     try {
-      return { name: node.name, configuredRole: node.configuredRole, settings: await pgSettingsOf(node.client.config.connection), poolMax };
+      const settings = await pgSettingsOf(node.client.config.connection);
+      for (const secret of secretsOf(settings)) secrets.add(secret);
+      return { name: node.name, configuredRole: node.configuredRole, settings, poolMax };
     } catch (err) {
       return { name: node.name, configuredRole: node.configuredRole, target: '?', reachable: false, error: errorLine(err), poolMax, samples: [] };
     }
@@ -44,7 +48,8 @@ export async function runDoctor(db: SplitKnex, core: DoctorNodes, options?: Doct
     : Promise.resolve(input))));
   const routing = await probeRouting(db, core, resolved.timeoutMs);
   debug('probed %d nodes', nodes.length);
-  return evaluateDoctor(nodes, routing, resolved);
+  // Every string of the report may quote a server's or a provider's message: mask what we know.
+  return redactReport(evaluateDoctor(nodes, routing, resolved), [...secrets]);
 }
 
 // Probes go through the instance itself, so they see what the application's queries see:

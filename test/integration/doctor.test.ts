@@ -4,8 +4,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import type { DoctorReport } from '../../lib';
-import { getTestCluster } from '../support/cluster';
+import knex, { type Knex } from 'knex';
+import * as pg from 'pg';
+import { splitKnex, type DoctorReport } from '../../lib';
+import { getTestCluster, startCluster, type Cluster, type NodeInfo } from '../support/cluster';
 import { destroyAll, makeDb } from '../support/split-db';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -166,10 +168,151 @@ describe('split-knex doctor against the real cluster', () => {
     }
   });
 
+  it('as a non-superuser, says the WAL receiver status could not be read instead of warning, and still counts others\' sessions', async () => {
+    const c = cluster();
+    await c.query('primary', 'drop role if exists doctor_plain');
+    await c.query('primary', 'create role doctor_plain login');
+    await c.waitForReplication(30_000);
+    const asPlain = (u: string) => u.replace(/^postgres:\/\/postgres@/, 'postgres://doctor_plain@');
+    // Sessions of another user on replica1, which pg_stat_activity blanks for doctor_plain.
+    const others = await Promise.all([1, 2, 3, 4, 5].map(async () => {
+      const client = new pg.Client({ connectionString: c.replicas[0]!.url });
+      await client.connect();
+      return client;
+    }));
+    const db = makeDb({ connection: asPlain(c.primary.url), replicas: c.replicas.map((r) => ({ name: r.name, connection: asPlain(r.url) })) });
+    try {
+      const report = await db.doctor({ samples: 1 });
+      for (const r of c.replicas) {
+        const streaming = report.checks.find((x) => x.node === r.name && x.check === 'streaming');
+        expect(streaming?.status, JSON.stringify(streaming)).to.equal('skipped');
+        expect(streaming?.detail).to.match(/pg_stat_wal_receiver shows role doctor_plain only the pid \(\d+\) of the WAL receiver/);
+        expect(streaming?.advice).to.contain('GRANT pg_read_all_stats TO doctor_plain');
+        expect(report.nodes.find((n) => n.name === r.name)?.user).to.equal('doctor_plain');
+      }
+      expect(report.checks.filter((x) => x.status === 'warn' || x.status === 'fail')).to.deep.equal([]);
+      expect(report).to.include({ ok: true, skipped: c.replicas.length });
+      expect(report.nodes[1]?.connectionsInUse).to.be.at.least(others.length + 1);
+    } finally {
+      await Promise.all(others.map((o) => o.end()));
+      await db.destroy();
+      await c.query('primary', 'drop role if exists doctor_plain');
+    }
+  });
+
+  it('never prints a password: URL userinfo, a dead node, a provider error quoting its credentials (--json, table, stderr)', async () => {
+    const c = cluster();
+    const SECRET = 'Zq9-doctor-S3cret';
+    const url = (port: number) => `postgres://postgres:${SECRET}@127.0.0.1:${port}/${c.primary.database}`; // trust ignores it
+    const file = path.join(dir, 'secrets.js');
+    fs.writeFileSync(file, `module.exports = { development: {
+      client: 'pg', connection: ${JSON.stringify(url(c.primary.port))}, pool: { min: 0, max: 2 },
+      replicas: [
+        { name: 'replica1', connection: ${JSON.stringify(url(c.replicas[0]!.port))} },
+        { name: 'dead', connection: ${JSON.stringify(url(await deadPort()))} },
+        { name: 'vault', connection: () => { throw new Error(${JSON.stringify(`vault: cannot renew postgres://postgres:${SECRET}@x@127.0.0.1/db password=${SECRET}`)}); } },
+      ],
+    } };\n`);
+    const json = await runCli(file, '--json', '--samples', '1');
+    const text = await runCli(file, '--samples', '1');
+    expect(json.code).to.equal(1);
+    expect(text.code).to.equal(1);
+    const report = JSON.parse(json.stdout) as DoctorReport;
+    expect(report.checks.find((x) => x.node === 'vault' && x.check === 'reachable')?.detail)
+      .to.equal('vault: cannot renew postgres://postgres:***@127.0.0.1/db password=***');
+    expect(report.checks.find((x) => x.node === 'dead' && x.check === 'reachable')?.status).to.equal('fail');
+    for (const out of [json.stdout, json.stderr, text.stdout, text.stderr]) {
+      expect(out).not.to.contain(SECRET);
+      expect(out).not.to.contain('Zq9');
+    }
+  });
+
   it('exits 2 with a message for a knexfile without the requested env', async () => {
     const file = writeKnexfile(dir, 'envs.js', { development: healthyEntry() });
     const { code, stderr } = await runCli(file, '--env', 'staging');
     expect(code).to.equal(2);
     expect(stderr).to.contain('no "staging" entry (has: development)');
   });
+});
+
+// A throwaway cluster whose pg_hba.conf demands a password (SCRAM) from every role but the
+// harness's own `postgres`: under the shared cluster's trust rules a dropped password never shows.
+describe('doctor connects with the credentials knex uses, under real password authentication', () => {
+  const PASSWORD = 'S3cret-pw';
+  let pw: Cluster;
+  let hbaDir: string;
+  const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+  const url = (n: NodeInfo, password = PASSWORD) => `postgres://doctor_app:${encodeURIComponent(password)}@127.0.0.1:${n.port}/${n.database}`;
+  const obj = (n: NodeInfo) => ({ host: '127.0.0.1', port: n.port, database: n.database, user: 'doctor_app', password: PASSWORD });
+  // Every way a knex `connection` can be given; `knex` says whether plain knex logs in with it.
+  const FORMS: Array<{ form: string; knex: boolean; connection: (n: NodeInfo) => unknown }> = [
+    { form: 'a URL holding the password', knex: true, connection: (n) => url(n) },
+    { form: 'an object with user and password', knex: true, connection: obj },
+    { form: 'an object whose connectionString holds the password', knex: true, connection: (n) => ({ connectionString: url(n) }) },
+    { form: 'an object with a password-less connectionString and a password key', knex: false, connection: (n) => ({ connectionString: `postgres://doctor_app@127.0.0.1:${n.port}/${n.database}`, password: PASSWORD }) },
+    { form: 'a provider function returning an object', knex: true, connection: (n) => () => obj(n) },
+    { form: 'an async provider returning a URL', knex: true, connection: (n) => async () => url(n) },
+    { form: 'an async provider returning an object with an expirationChecker', knex: true, connection: (n) => async () => ({ ...obj(n), expirationChecker: () => false }) },
+    { form: 'an object whose password is an async function', knex: true, connection: (n) => ({ ...obj(n), password: async () => PASSWORD }) },
+    { form: 'an object with ssl: false', knex: true, connection: (n) => ({ ...obj(n), ssl: false }) },
+    { form: 'an object asking for ssl the server does not offer', knex: false, connection: (n) => ({ ...obj(n), ssl: { rejectUnauthorized: false } }) },
+    { form: 'an object spelling the user "username" (node-postgres reads only "user")', knex: false, connection: (n) => ({ host: '127.0.0.1', port: n.port, database: n.database, username: 'doctor_app', password: PASSWORD }) },
+    { form: 'a URL with a wrong password', knex: false, connection: (n) => url(n, 'wrong-password') },
+  ];
+
+  async function viaKnex(connection: unknown): Promise<{ user?: string; error?: string }> {
+    const k = knex({ client: 'pg', connection, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000, log: quiet } as Knex.Config);
+    try {
+      const res = await k.raw('select current_user::text as u');
+      return { user: (res.rows[0] as { u: string }).u };
+    } catch (err) {
+      return { error: (err as Error).message.split('\n')[0] };
+    } finally {
+      await k.destroy();
+    }
+  }
+
+  before(async () => {
+    hbaDir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-doctor-hba-'));
+    fs.chmodSync(hbaDir, 0o755); // the server runs as postgres and must read the file
+    const hba = path.join(hbaDir, 'pg_hba.conf');
+    fs.writeFileSync(hba, [
+      'local all all trust', 'local replication all trust', 'host all postgres 127.0.0.1/32 trust',
+      'host replication all 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', '',
+    ].join('\n'), { mode: 0o644 });
+    pw = await startCluster({ replicas: 1, fixtures: false, settings: { hba_file: hba, password_encryption: 'scram-sha-256' } });
+    await pw.query('primary', `create role doctor_app login password '${PASSWORD}'`);
+    await pw.waitForReplication(30_000);
+  });
+  after(async () => {
+    await pw?.destroy();
+    fs.rmSync(hbaDir, { recursive: true, force: true });
+  });
+
+  for (const { form, knex: knexConnects, connection } of FORMS) {
+    it(`reaches every node as knex does with ${form}`, async () => {
+      const expected = await viaKnex(connection(pw.primary));
+      expect(expected.user !== undefined, `plain knex: ${expected.error}`).to.equal(knexConnects);
+      const db = splitKnex({
+        client: 'pg', connection: connection(pw.primary) as never, replicas: [{ name: 'replica1', connection: connection(pw.replicas[0]!) as never }],
+        pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000, log: quiet,
+      });
+      try {
+        const report = await db.doctor({ samples: 1 });
+        for (const node of report.nodes) {
+          if (knexConnects) {
+            expect(node.reachable, `${node.name}: ${node.error}`).to.equal(true);
+            expect(node.user).to.equal(expected.user);
+            expect(node.error).to.equal(undefined);
+          } else {
+            expect(node.reachable, node.name).to.equal(false);
+            expect(node.error).to.contain(expected.error);
+          }
+        }
+        expect(JSON.stringify(report)).not.to.contain(PASSWORD);
+      } finally {
+        await db.destroy();
+      }
+    });
+  }
 });

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { resolveDoctorOptions } from '../../lib/doctor/doctor-options';
 import type { NodeFacts, RoutingFacts, ServerIdentity } from '../../lib/doctor/doctor-report';
 import { evaluateDoctor } from '../../lib/doctor/evaluate-doctor';
-import { parseLsn, walBytesBetween } from '../../lib/doctor/wal-lsn';
 
 // Facts as probeNode would report them for a healthy primary + 2 standbys on one host.
 function identity(port: number, standby: boolean, pid = 100): ServerIdentity {
@@ -146,6 +145,28 @@ describe('doctor checks (no database)', () => {
     expect(find(evaluateDoctor(nodes, routing, options), 'replica1', 'streaming')?.status).to.equal('warn');
   });
 
+  it('skips the streaming check, with the reason and the grant, when the role may not see the WAL receiver', () => {
+    const { nodes, routing } = healthy();
+    delete nodes[1]!.walReceiverStatus;
+    nodes[1]!.user = 'app';
+    nodes[1]!.unreadable = { walReceiver: 'pg_stat_wal_receiver shows role app only the pid (42) of the WAL receiver, not its status' };
+    const report = evaluateDoctor(nodes, routing, options);
+    const c = find(report, 'replica1', 'streaming');
+    expect(c).to.include({ status: 'skipped', detail: nodes[1]!.unreadable.walReceiver });
+    expect(c?.advice).to.match(/^GRANT pg_read_all_stats TO app /);
+    expect(report).to.include({ ok: true, problems: 0, warnings: 0, skipped: 1 });
+  });
+
+  it('skips the cluster check when the role may not read the system identifier of the replica or of the primary', () => {
+    const { nodes, routing } = healthy();
+    delete nodes[0]!.systemIdentifier;
+    nodes[0]!.unreadable = { systemIdentifier: 'pg_control_system() refused to app: permission denied for function pg_control_system' };
+    const report = evaluateDoctor(nodes, routing, options);
+    expect(find(report, 'replica1', 'cluster')).to.include({ status: 'skipped', detail: nodes[0]!.unreadable.systemIdentifier });
+    expect(find(report, 'replica2', 'cluster')?.status).to.equal('skipped');
+    expect(report.ok).to.equal(true);
+  });
+
   it('checks pool.max × instances against max_connections minus reserved', () => {
     const { nodes, routing } = healthy();
     expect(find(evaluateDoctor(nodes, routing, resolveDoctorOptions({ instances: 9 })), 'primary', 'pool size')?.status).to.equal('ok');
@@ -202,10 +223,14 @@ describe('doctor checks (no database)', () => {
     expect(find(report, 'routing', 'read probe')?.status).to.equal('warn');
   });
 
-  it('computes WAL distances like pg_wal_lsn_diff', () => {
-    expect(parseLsn('16/B374D848')).to.equal(0x16b374d848n);
-    expect(walBytesBetween('0/3000000', '0/3000060')).to.equal(96);
-    expect(walBytesBetween('nope', '0/1')).to.equal(undefined);
+  it('measures lag in WAL bytes across the 4 GiB word boundary', () => {
+    const { nodes, routing } = healthy();
+    nodes[0]!.currentLsn = '1/60';
+    nodes[1]!.replayLsn = '0/FFFFFFA0';
+    nodes[1]!.receiveLsn = '0/FFFFFFA0';
+    const report = evaluateDoctor(nodes, routing, options);
+    expect(report.nodes[1]?.lagBytes).to.equal(0xc0);
+    expect(find(report, 'replica1', 'lag')?.detail).to.equal('replayed to 0/FFFFFFA0, 192 B behind');
   });
 
   it('validates doctor options, naming key and value', () => {

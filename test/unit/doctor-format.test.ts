@@ -5,7 +5,7 @@ import { formatDoctorReport, summaryLine } from '../../lib/doctor/format-doctor-
 import { describeTarget, endpointOf, errorLine } from '../../lib/doctor/raw-connection';
 
 const report: DoctorReport = {
-  ok: false, problems: 1, warnings: 1, checkedAt: '2024-05-01T10:00:00.000Z', instances: 1,
+  ok: false, problems: 1, warnings: 1, skipped: 1, checkedAt: '2024-05-01T10:00:00.000Z', instances: 1,
   nodes: [
     {
       name: 'primary', configuredRole: 'primary', target: 'db:5432/app', reachable: true, inRecovery: false, serverVersion: '15.8',
@@ -22,6 +22,7 @@ const report: DoctorReport = {
     { node: 'primary', check: 'role', status: 'ok', detail: 'primary (pg_is_in_recovery() = f)' },
     { node: 'replica1', check: 'lag', status: 'warn', detail: '96 B behind', advice: 'Look at it.' },
     { node: 'replica2', check: 'reachable', status: 'fail', detail: 'connect ECONNREFUSED', advice: 'Start the server.' },
+    { node: 'replica1', check: 'streaming', status: 'skipped', detail: 'status hidden from role app', advice: 'GRANT pg_read_all_stats TO app.' },
   ],
 };
 
@@ -35,20 +36,23 @@ describe('doctor report formatting (no database)', () => {
     expect(lines.find((l) => l.startsWith('replica2'))).to.match(/unreachable\s+r2:5432\/app/);
   });
 
-  it('marks checks ✓ / ! / ✗ and puts one advice line under each problem', () => {
+  it('marks checks ✓ / ! / ✗ / ? and puts one advice line under each problem or check not made', () => {
     const lines = formatDoctorReport(report).split('\n');
     const i = lines.findIndex((l) => l.startsWith('✗ replica2'));
     expect(lines[i]).to.match(/^✗ replica2\s+reachable\s+connect ECONNREFUSED$/);
     expect(lines[i + 1]).to.match(/^\s+→ Start the server\.$/);
     expect(lines.some((l) => /^! replica1\s+lag/.test(l))).to.equal(true);
     expect(lines.some((l) => /^✓ primary\s+role/.test(l))).to.equal(true);
-    expect(lines[lines.length - 1]).to.equal('✗ 1 problem, 1 warning');
+    expect(lines.some((l) => /^\? replica1\s+streaming\s+status hidden from role app$/.test(l))).to.equal(true);
+    expect(lines[lines.indexOf(lines.find((l) => l.startsWith('? replica1'))!) + 1]).to.match(/^\s+→ GRANT pg_read_all_stats TO app\.$/);
+    expect(lines[lines.length - 1]).to.equal('✗ 1 problem, 1 warning, 1 not checked');
   });
 
   it('summarises', () => {
     expect(summaryLine({ problems: 0, warnings: 0 })).to.equal('✓ no problems');
     expect(summaryLine({ problems: 0, warnings: 2 })).to.equal('✓ no problems (2 warnings)');
     expect(summaryLine({ problems: 3, warnings: 0 })).to.equal('✗ 3 problems');
+    expect(summaryLine({ problems: 0, warnings: 1, skipped: 2 })).to.equal('✓ no problems (1 warning, 2 not checked)');
   });
 
   it('never shows user or password of a connection', () => {
