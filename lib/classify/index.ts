@@ -6,6 +6,7 @@
  * classifySql('select * from users for update').reason; // 'row lock FOR UPDATE'
  */
 export { classifySql } from './classify-sql';
+export { isDdl } from './is-ddl';
 export { SqlClassifier, type SqlClassifierOptions } from './sql-classifier';
 export type {
   ClassifyOptions,
