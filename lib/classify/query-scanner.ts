@@ -1,6 +1,7 @@
 import { isSyntaxParen } from './non-call-keywords';
 import type { SqlTokens } from './sql-tokens';
 import { isUpdateStatementAt } from './token-patterns';
+import { isRefusedDuringRecovery } from './recovery-functions';
 import { isWriteFunction } from './write-functions';
 
 /**
@@ -146,7 +147,7 @@ function callAt(tokens: SqlTokens, i: number): FunctionCall | undefined {
   }
 
   const call: FunctionCall = { name, schema, display };
-  if (!quoted && isWriteFunction(name)) return call;
+  if (!quoted && (isWriteFunction(name) || isRefusedDuringRecovery(name))) return call;
 
   const before = first - 1;
   if (
