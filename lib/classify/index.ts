@@ -7,6 +7,7 @@
  */
 export { classifySql } from './classify-sql';
 export { isDdl } from './is-ddl';
+export { isTempRelationMiss } from './temp-relation-miss';
 export { SqlClassifier, type SqlClassifierOptions } from './sql-classifier';
 export type {
   ClassifyOptions,
