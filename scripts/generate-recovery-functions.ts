@@ -62,9 +62,11 @@ const VALUES: Record<string, string> = {
 };
 
 // Second tries, for a call the first values made fail for another reason (`"t" is not a
-// sequence`, `role "x" does not exist`, `large object … does not exist`).
+// sequence`, `role "x" does not exist`, `large object … does not exist`, `could not open
+// server file "x"`).
 const SECOND_VALUES: Record<string, string> = {
-  regclass: "'split_knex_probe.s'::regclass", oid: '424242::oid', text: 'current_user::text', name: 'current_user',
+  // PG_VERSION: a file every data directory has (lo_import, pg_read_file).
+  regclass: "'split_knex_probe.s'::regclass", oid: '424242::oid', text: "'PG_VERSION'::text", name: 'current_user',
 };
 
 // Never called: it would end the standby's recovery, and with it the run.
