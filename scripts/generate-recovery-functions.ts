@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   const out = path.join(root, 'lib/classify/recovery-refused-functions.ts');
   const fixture = path.join(root, 'fixtures/recovery-probe.json');
   const started = Date.now();
-  const cluster = await startCluster({ replicas: 1, fixtures: false, log: () => undefined });
+  // wal_level logical, so logical-decoding functions reach their recovery check.
+  const cluster = await startCluster({ replicas: 1, fixtures: false, log: () => undefined, settings: { wal_level: 'logical' } });
   const standby = new Client({ connectionString: cluster.replicas[0]!.url });
   try {
     await cluster.query('primary', SETUP_SQL);

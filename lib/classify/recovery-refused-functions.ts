@@ -32,6 +32,8 @@ export const RECOVERY_REFUSED_FUNCTIONS: readonly RecoveryRefusal[] = [
   { name: "lo_put", call: "pg_catalog.lo_put(424242::oid, 1::int8, '\\x01'::bytea)", code: "XX000" },
   { name: "lo_unlink", call: "pg_catalog.lo_unlink('split_knex_probe.t'::regclass::oid)", code: "55000" },
   { name: "nextval", call: "pg_catalog.nextval('split_knex_probe.s'::regclass)", code: "25006" },
+  { name: "pg_copy_logical_replication_slot", call: "pg_catalog.pg_copy_logical_replication_slot('x'::name, 'x'::name, true, 'x'::name)", code: "0A000" },
+  { name: "pg_create_logical_replication_slot", call: "pg_catalog.pg_create_logical_replication_slot('x'::name, 'x'::name, true, true)", code: "0A000" },
   { name: "pg_create_restore_point", call: "pg_catalog.pg_create_restore_point('x'::text)", code: "55000" },
   { name: "pg_current_wal_flush_lsn", call: "pg_catalog.pg_current_wal_flush_lsn()", code: "55000" },
   { name: "pg_current_wal_insert_lsn", call: "pg_catalog.pg_current_wal_insert_lsn()", code: "55000" },
