@@ -55,12 +55,30 @@ select n.nspname::text as schema, c.relname::text as name, c.relpersistence::tex
   from tainted t join pg_catalog.pg_class c on c.oid = t.oid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
 
 /**
- * The three queries, sent as one simple-protocol round trip (one implicit transaction).
+ * Every sequence a standby holds differently from the primary, and the views reaching one,
+ * transitively. Sequences are WAL-logged ahead (32 values per record): after 3 `nextval()`
+ * calls a caught-up standby's `last_value` says 33 where the primary's says 3. Unlogged and
+ * temporary sequences are left out: the query above already lists them.
+ */
+export const SEQUENCES_SQL = `with recursive reached(oid) as (
+  select c.oid from pg_catalog.pg_class c where c.relkind = 'S' and c.relpersistence = 'p'
+  union
+  select r.ev_class from reached t
+    join pg_catalog.pg_depend d on d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = t.oid
+     and d.classid = 'pg_catalog.pg_rewrite'::regclass
+    join pg_catalog.pg_rewrite r on r.oid = d.objid and r.ev_class <> t.oid
+    join pg_catalog.pg_class v on v.oid = r.ev_class and v.relkind = 'v'
+)
+select n.nspname::text as schema, c.relname::text as name
+  from reached t join pg_catalog.pg_class c on c.oid = t.oid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
+
+/**
+ * The four queries, sent as one simple-protocol round trip (one implicit transaction).
  *
  * @example
- * const [path, functions, relations] = await pgClient.query(CATALOG_SQL);
+ * const [path, functions, relations, sequences] = await pgClient.query(CATALOG_SQL);
  */
-export const CATALOG_SQL = [SEARCH_PATH_SQL, FUNCTIONS_SQL, UNLOGGED_RELATIONS_SQL].join(';\n');
+export const CATALOG_SQL = [SEARCH_PATH_SQL, FUNCTIONS_SQL, UNLOGGED_RELATIONS_SQL, SEQUENCES_SQL].join(';\n');
 
 /**
  * One overload of a function, as `pg_proc` describes it.
@@ -91,6 +109,17 @@ export interface RelationRow {
 }
 
 /**
+ * A sequence (or a view reaching one) whose state a standby holds differently.
+ *
+ * @example
+ * const row: SequenceRow = { schema: 'public', name: 'users_id_seq' };
+ */
+export interface SequenceRow {
+  schema: string;
+  name: string;
+}
+
+/**
  * What one catalog load read from the primary.
  *
  * @example
@@ -102,12 +131,14 @@ export interface CatalogRows {
   schemas: string[];
   functions: FunctionRow[];
   relations: RelationRow[];
+  /** Sequences and views reaching one; absent from readers written before they were loaded. */
+  sequences?: SequenceRow[];
 }
 
 interface QueryResult { rows: Array<Record<string, unknown>> }
 
 /**
- * Reads function volatility, unlogged relations and the search_path in one round trip on a
+ * Reads function volatility, unlogged relations, sequences and the search_path in one round trip on a
  * connection to the primary (a pg client: `connection.query(text)`).
  *
  * @example
@@ -117,13 +148,14 @@ interface QueryResult { rows: Array<Record<string, unknown>> }
 export async function readCatalog(connection: PooledConnection): Promise<CatalogRows> {
   const client = connection as unknown as { query(sql: string): Promise<QueryResult | QueryResult[]> };
   const results = await client.query(CATALOG_SQL);
-  if (!Array.isArray(results) || results.length !== 3) throw new Error('split-knex: unexpected answer to the catalog queries');
-  const [path, functions, relations] = results as [QueryResult, QueryResult, QueryResult];
+  if (!Array.isArray(results) || results.length !== 4) throw new Error('split-knex: unexpected answer to the catalog queries');
+  const [path, functions, relations, sequences] = results as [QueryResult, QueryResult, QueryResult, QueryResult];
   const first = path.rows[0] ?? {};
   return {
     role: String(first.role ?? ''),
     schemas: Array.isArray(first.schemas) ? first.schemas.map(String) : [],
     functions: functions.rows as unknown as FunctionRow[],
     relations: relations.rows as unknown as RelationRow[],
+    sequences: sequences.rows as unknown as SequenceRow[],
   };
 }

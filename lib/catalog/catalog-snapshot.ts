@@ -1,4 +1,5 @@
 import type { FunctionVolatility } from '../classify';
+import { isTempSchema } from '../classify/relation-rules';
 import type { CatalogRows } from './catalog-queries';
 
 const RANK: Record<FunctionVolatility, number> = { immutable: 0, stable: 1, volatile: 2 };
@@ -28,15 +29,19 @@ function key(schema: string, name: string): string {
  *   has such a relation of that name (conservative: an earlier schema might have a
  *   logged one), or when any session has a temporary relation of that name (temporary
  *   relations come first in PostgreSQL's lookup; other sessions' cannot be told apart).
+ * - sequences (and views reaching one): `schema.seq` when it is one; a bare `seq` when a
+ *   schema of the path has one of that name (conservative, as for unlogged relations).
  *
  * @example
  * const snap = new CatalogSnapshot({
  *   role: 'app', schemas: ['pg_catalog', 'app', 'public'],
  *   functions: [{ schema: 'app', name: 'slugify', args: '25', volatility: 'i' }],
  *   relations: [{ schema: 'public', name: 'sessions', persistence: 'u' }],
+ *   sequences: [{ schema: 'public', name: 'invoice_no' }],
  * });
  * snap.functionVolatility('slugify');        // 'immutable'
  * snap.isUnloggedRelation('sessions');       // true
+ * snap.isSequence('invoice_no');             // true
  */
 export class CatalogSnapshot {
   /** The schemas bare function names resolve in, in order. */
@@ -45,12 +50,16 @@ export class CatalogSnapshot {
   readonly functionCount: number;
   /** Relations a standby refuses to read. */
   readonly relationCount: number;
+  /** Sequences and views reaching one. */
+  readonly sequenceCount: number;
   /** Equal fingerprints mean equal answers. */
   readonly fingerprint: string;
   private readonly qualified = new Map<string, FunctionVolatility>();
   private readonly bare = new Map<string, FunctionVolatility>();
   private readonly relations = new Set<string>();
   private readonly bareRelations = new Set<string>();
+  private readonly sequences = new Set<string>();
+  private readonly bareSequences = new Set<string>();
 
   /** `searchPath` overrides the path the primary reported (`$user` is the role). */
   constructor(rows: CatalogRows, searchPath?: readonly string[]) {
@@ -89,7 +98,13 @@ export class CatalogSnapshot {
       if (pathSchemas.has(r.schema) || isTempSchema(r.schema)) this.bareRelations.add(r.name);
     }
     this.relationCount = this.relations.size;
-    this.fingerprint = fingerprintOf(this.searchPath, this.qualified, this.bare, this.relations, this.bareRelations);
+    for (const r of rows.sequences ?? []) {
+      this.sequences.add(key(r.schema, r.name));
+      if (pathSchemas.has(r.schema)) this.bareSequences.add(r.name);
+    }
+    this.sequenceCount = this.sequences.size;
+    this.fingerprint = fingerprintOf(this.searchPath, this.qualified, this.bare,
+      [this.relations, this.bareRelations, this.sequences, this.bareSequences]);
   }
 
   /** Volatility of `fn` / `schema.fn` as PostgreSQL would resolve it, or undefined when unknown. */
@@ -106,10 +121,12 @@ export class CatalogSnapshot {
     if (isTempSchema(schema)) return true;
     return this.relations.has(key(schema, name));
   }
-}
 
-function isTempSchema(schema: string): boolean {
-  return schema === 'pg_temp' || /^pg_temp_\d+$/.test(schema);
+  /** True when `seq` / `schema.seq` is a sequence or a view reaching one (its state is primary-only). */
+  isSequence(name: string, schema?: string): boolean {
+    if (schema === undefined) return this.bareSequences.has(name);
+    return this.sequences.has(key(schema, name));
+  }
 }
 
 // Functions are never looked up in pg_temp unless qualified; pg_catalog comes first unless
@@ -123,13 +140,13 @@ function functionPath(rows: CatalogRows, override: readonly string[] | undefined
 
 function fingerprintOf(
   path: readonly string[], qualified: Map<string, FunctionVolatility>, bare: Map<string, FunctionVolatility>,
-  relations: Set<string>, bareRelations: Set<string>,
+  nameSets: ReadonlyArray<Set<string>>,
 ): string {
   const parts: string[] = [path.join(','), '|'];
   for (const [k, v] of [...qualified].sort(byKey)) parts.push(k, v[0]!);
   parts.push('|');
   for (const [k, v] of [...bare].sort(byKey)) parts.push(k, v[0]!);
-  parts.push('|', ...[...relations].sort(), '|', ...[...bareRelations].sort());
+  for (const names of nameSets) parts.push('|', ...[...names].sort());
   return parts.join('\u0001');
 }
 

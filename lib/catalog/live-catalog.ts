@@ -10,7 +10,7 @@ import type { CatalogSnapshot } from './catalog-snapshot';
 export interface CatalogRouteCounts {
   /** Classified for a replica only because a called function is known STABLE/IMMUTABLE. */
   replica: number;
-  /** Classified for the primary because they read an unlogged or temporary relation. */
+  /** Classified for the primary because they read an unlogged or temporary relation, or a sequence. */
   primary: number;
 }
 
@@ -65,11 +65,17 @@ export class LiveCatalog implements FunctionCatalog {
     return unlogged;
   }
 
+  isSequence(name: string, schema?: string): boolean {
+    const sequence = this.snapshot?.isSequence(name, schema) ?? false;
+    if (sequence) this.sentPrimary = true;
+    return sequence;
+  }
+
   /**
    * Runs one classification and counts it when this catalog's answers decided it: a
    * replica target reached thanks to a STABLE/IMMUTABLE answer, or a primary target
-   * because of an unlogged relation (the classifier stops at the first reason for the
-   * primary, so an unlogged answer of true is always that reason).
+   * because of an unlogged relation or a sequence (the classifier stops at the first
+   * reason for the primary, so an answer of true is always that reason).
    *
    * @example
    * const result = live.observe(() => classifier.classify(sql, { catalog: live }));

@@ -15,6 +15,7 @@ import { utilityTables } from './utility-tables';
  *   primary: undefined, transactionLocal: undefined, read: 'read-only SELECT',
  *   calls: [{ name: 'lower', schema: undefined, display: 'lower' }],
  *   tables: [{ name: 'users', schema: undefined, display: 'users' }],
+ *   ddl: false,
  * };
  */
 export interface StatementAnalysis {
@@ -28,7 +29,23 @@ export interface StatementAnalysis {
   calls: FunctionCall[];
   /** Relations it names. */
   tables: RelationName[];
+  /**
+   * True when running it changes the schema, or may: see {@link DDL_WORDS}, `SELECT …
+   * INTO` (creates a table) and `EXPLAIN ANALYZE` of either. The one DDL detection of
+   * split-knex (`isDdl`).
+   */
+  ddl: boolean;
 }
+
+/**
+ * First words of statements that change the schema (catalog rows other sessions see):
+ * CREATE (temporary objects too), ALTER (ALTER SYSTEM too), DROP, COMMENT, SECURITY LABEL,
+ * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, GRANT, REVOKE; and DO, whose block usually runs
+ * DDL in migrations (a procedure's CALL is left out: applications call them at high rates).
+ */
+const DDL_WORDS: ReadonlySet<string> = new Set([
+  'create', 'alter', 'drop', 'comment', 'security', 'import', 'reassign', 'grant', 'revoke', 'do',
+]);
 
 // Statements that are queries: their first word, upper-cased for reasons.
 const QUERY_WORDS: ReadonlySet<string> = new Set(['select', 'with', 'values', 'table']);
@@ -70,6 +87,7 @@ export function analyzeStatement(tokens: SqlTokens, start: number, end: number):
 
   const reason = primaryStatementReason(tokens, i);
   const analysis = primaryOnly(reason ?? `unknown statement type ${truncate(word).toUpperCase()}`);
+  analysis.ddl = DDL_WORDS.has(word);
   if (word === 'insert' || word === 'update' || word === 'delete' || word === 'merge') {
     extractTables(tokens, start, end, analysis.tables);
   } else if (reason !== undefined) {
@@ -82,7 +100,7 @@ function query(tokens: SqlTokens, start: number, end: number, read: string): Sta
   const scan = scanQuery(tokens, start, end);
   const tables: RelationName[] = [];
   extractTables(tokens, start, end, tables);
-  return { primary: scan.write, transactionLocal: undefined, read, calls: scan.calls, tables };
+  return { primary: scan.write, transactionLocal: undefined, read, calls: scan.calls, tables, ddl: scan.createsTable };
 }
 
 // EXPLAIN [ ( option [, ...] ) ] statement | EXPLAIN [ ANALYZE ] [ VERBOSE ] statement
@@ -122,6 +140,7 @@ function explain(tokens: SqlTokens, at: number, end: number): StatementAnalysis 
     read: 'EXPLAIN without ANALYZE',
     calls: [],
     tables: analysis.tables,
+    ddl: false,
   };
 }
 
@@ -198,7 +217,7 @@ function set(tokens: SqlTokens, at: number): StatementAnalysis {
 }
 
 function primaryOnly(reason: string | undefined): StatementAnalysis {
-  return { primary: reason, transactionLocal: undefined, read: '', calls: [], tables: [] };
+  return { primary: reason, transactionLocal: undefined, read: '', calls: [], tables: [], ddl: false };
 }
 
 // Index of the first word after any leading `(`, or -1 when there is none.

@@ -6,6 +6,8 @@
  * classifySql('select * from users for update').reason; // 'row lock FOR UPDATE'
  */
 export { classifySql } from './classify-sql';
+export { isDdl } from './is-ddl';
+export { isTempRelationMiss } from './temp-relation-miss';
 export { SqlClassifier, type SqlClassifierOptions } from './sql-classifier';
 export type {
   ClassifyOptions,

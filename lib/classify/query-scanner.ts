@@ -1,6 +1,7 @@
 import { isSyntaxParen } from './non-call-keywords';
 import type { SqlTokens } from './sql-tokens';
 import { isUpdateStatementAt } from './token-patterns';
+import { isRefusedDuringRecovery } from './recovery-functions';
 import { isWriteFunction } from './write-functions';
 
 /**
@@ -22,11 +23,13 @@ export interface FunctionCall {
  * options may clear or not.
  *
  * @example
- * const scan: QueryScan = { write: 'row lock FOR UPDATE', calls: [] };
+ * const scan: QueryScan = { write: 'row lock FOR UPDATE', calls: [], createsTable: false };
  */
 export interface QueryScan {
   write: string | undefined;
   calls: FunctionCall[];
+  /** True for `SELECT … INTO`: it creates a table (DDL). */
+  createsTable: boolean;
 }
 
 /**
@@ -47,14 +50,28 @@ export function scanQuery(tokens: SqlTokens, start: number, end: number): QueryS
     if (kind !== 'word' && kind !== 'quoted') continue;
     if (kind === 'word') {
       const write = writeAt(tokens, i, start);
-      if (write !== undefined) return { write, calls };
+      if (write !== undefined) {
+        return { write, calls, createsTable: write.startsWith(SELECT_INTO) || selectIntoFrom(tokens, i + 1, end) };
+      }
     }
     if (tokens.isPunct(i + 1, '(')) {
       const call = callAt(tokens, i);
       if (call !== undefined) calls.push(call);
     }
   }
-  return { write: undefined, calls };
+  return { write: undefined, calls, createsTable: false };
+}
+
+const SELECT_INTO = 'SELECT INTO';
+
+// After a first write (`with d as (delete …) select * into t from d`), whether a SELECT …
+// INTO still follows: it makes the statement DDL as well. The INTO of INSERT / MERGE is not one.
+function selectIntoFrom(tokens: SqlTokens, from: number, end: number): boolean {
+  for (let k = from; k < end; k++) {
+    if (!tokens.isWord(k, 'into') || tokens.isPunct(k - 1, '.')) continue;
+    if (!tokens.isWord(k - 1, 'insert') && !tokens.isWord(k - 1, 'merge')) return true;
+  }
+  return false;
 }
 
 // The reason the word at `i` makes the query a write, if it does.
@@ -130,7 +147,7 @@ function callAt(tokens: SqlTokens, i: number): FunctionCall | undefined {
   }
 
   const call: FunctionCall = { name, schema, display };
-  if (!quoted && isWriteFunction(name)) return call;
+  if (!quoted && (isWriteFunction(name) || isRefusedDuringRecovery(name))) return call;
 
   const before = first - 1;
   if (

@@ -5,7 +5,8 @@
  * `random()`, `clock_timestamp()` or `pg_sleep()` belong here too: volatility
  * is not the question, side effects are.
  *
- * Deliberately absent: functions that run SQL given as text (`ts_stat`,
+ * Deliberately absent: the functions a standby refuses to run (generated into
+ * recovery-refused-functions.ts: `pg_walfile_name`, `pg_current_wal_lsn`, ...), functions that run SQL given as text (`ts_stat`,
  * `query_to_xml`, `dblink`), anything from an extension, and functions that
  * only make sense in the session that set them up (`currval`).
  */
@@ -76,7 +77,7 @@ const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set([
   'shobj_description', 'to_regclass', 'to_regtype', 'to_regproc', 'to_regprocedure',
   'to_regnamespace', 'to_regrole', 'to_regoper', 'to_regcollation', 'inet_server_port',
   'inet_server_addr', 'inet_client_addr', 'inet_client_port', 'pg_postmaster_start_time',
-  'pg_conf_load_time', 'pg_wal_lsn_diff', 'pg_walfile_name', 'pg_walfile_name_offset',
+  'pg_conf_load_time', 'pg_wal_lsn_diff',
   'pg_xact_commit_timestamp', 'pg_last_committed_xact', 'pg_current_snapshot',
   'txid_current_snapshot', 'pg_snapshot_xmin', 'pg_snapshot_xmax', 'pg_snapshot_xip',
   'txid_snapshot_xmin', 'txid_snapshot_xmax', 'txid_snapshot_xip', 'pg_visible_in_snapshot',

@@ -3,6 +3,8 @@ import type { StatementAnalysis } from './analyze-statement';
 import type { FunctionNameSet } from './function-name-set';
 import type { FunctionCall } from './query-scanner';
 import { isReadOnlyFunction } from './read-only-functions';
+import { isRefusedDuringRecovery } from './recovery-functions';
+import { relationReason } from './relation-rules';
 import type { FunctionCatalog, SqlClassification } from './sql-classification';
 import { isWriteFunction } from './write-functions';
 
@@ -29,11 +31,14 @@ export interface ResolveContext {
 
 /**
  * Turns an analysis into a classification: the text goes to a replica only if
- * every statement may. Precedence for a function call: the built-in write list
- * (always primary), then the user's `readOnlyFunctions`, the built-in read-only
- * list (unqualified or `pg_catalog.` calls), the catalog's volatility
+ * every statement may. Precedence for a function call: the built-in write list and
+ * the functions a standby refuses (generated from one; always primary), then the
+ * user's `readOnlyFunctions`, the built-in read-only list (unqualified or
+ * `pg_catalog.` calls), the catalog's volatility
  * (stable/immutable read, volatile primary), and finally "unknown" (primary).
- * With a catalog, a read naming an unlogged or temporary relation goes to the primary.
+ * A read of a relation a standby holds differently goes to the primary: `pg_temp.`
+ * relations, sequence state, and with a catalog unlogged or temporary relations and
+ * sequences (see {@link relationReason}).
  *
  * @example
  * resolveClassification(analyzeSql('select nextval($1)'), context);
@@ -65,17 +70,9 @@ function primaryReason(statement: StatementAnalysis, context: ResolveContext): s
     const reason = callReason(call, context);
     if (reason !== undefined) return reason;
   }
-  const catalog = context.catalog;
-  if (catalog !== undefined) {
-    for (const table of statement.tables) {
-      let unlogged: boolean;
-      try {
-        unlogged = catalog.isUnloggedRelation(table.name, table.schema) === true;
-      } catch {
-        return `catalog lookup failed for relation ${table.display}`;
-      }
-      if (unlogged) return `unlogged or temporary relation ${table.display}`;
-    }
+  for (const table of statement.tables) {
+    const reason = relationReason(table, context.catalog);
+    if (reason !== undefined) return reason;
   }
   return undefined;
 }
@@ -83,6 +80,7 @@ function primaryReason(statement: StatementAnalysis, context: ResolveContext): s
 // Why calling `call` needs the primary, or undefined when it may run on a replica.
 function callReason(call: FunctionCall, context: ResolveContext): string | undefined {
   if (isWriteFunction(call.name)) return `volatile function ${call.display}`;
+  if (isRefusedDuringRecovery(call.name)) return `function ${call.display} refuses to run during recovery`;
   if (context.readOnlyFunctions.matches(call) || context.extraReadOnlyFunctions.matches(call)) return undefined;
   if ((call.schema === undefined || call.schema === 'pg_catalog') && isReadOnlyFunction(call.name)) {
     return undefined;

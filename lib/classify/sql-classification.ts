@@ -30,8 +30,8 @@ export interface SqlClassification {
 export type FunctionVolatility = 'immutable' | 'stable' | 'volatile';
 
 /**
- * What the database knows and the SQL text does not: function volatility and
- * unlogged or temporary relations. Build one from `pg_proc` / `pg_class` on the
+ * What the database knows and the SQL text does not: function volatility,
+ * unlogged or temporary relations, and sequences. Build one from `pg_proc` / `pg_class` on the
  * primary; the classifier only calls it, and treats a throwing catalog as "send
  * to the primary".
  *
@@ -56,6 +56,12 @@ export interface FunctionCatalog {
   functionVolatility(name: string, schema?: string): FunctionVolatility | undefined;
   /** True when the relation (as written, optionally schema-qualified) is unlogged or temporary. */
   isUnloggedRelation(name: string, schema?: string): boolean;
+  /**
+   * True when the relation (as written, optionally schema-qualified) is a sequence, or a view
+   * reaching one: a standby's sequence state is ahead of the primary's, so reads of it go to
+   * the primary. Optional: without it, names ending in `_seq` are taken for sequences.
+   */
+  isSequence?(name: string, schema?: string): boolean;
   /** Changes whenever the answers above may change; enables memoization of catalog-dependent results. */
   readonly version?: number;
 }

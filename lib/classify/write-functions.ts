@@ -11,7 +11,8 @@
  */
 const WRITE_FUNCTIONS: ReadonlySet<string> = new Set([
   // sequences
-  'nextval', 'setval', 'currval', 'lastval', 'setseed',
+  // (pg_sequence_last_value: a standby's sequence state is ahead of the primary's)
+  'nextval', 'setval', 'currval', 'lastval', 'setseed', 'pg_sequence_last_value',
   // session and configuration
   'set_config', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_log_backend_memory_contexts',
   'pg_export_snapshot', 'pg_import_system_collations', 'pg_extension_config_dump',

@@ -327,6 +327,27 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
     expect(timed.stats().misroutes).to.equal(0);
   });
 
+  it('knows a sequence created through split-knex before the next query, and reads its state from the primary', async () => {
+    const db = await readyDb();
+    try {
+      // The `--` inside the string once hid the CREATE from the DDL regex (it stripped comments first).
+      await db.raw("select '--' as c; create sequence cat_ticket_no");
+      await db.raw("select nextval('cat_ticket_no') from generate_series(1, 3)");
+      await cluster().waitForReplication();
+      const res = await db.raw(`select last_value, ${W} from cat_ticket_no`);
+      expect(res.rows[0]).to.deep.include({ last_value: '3', standby: false });
+      expect((await where(db, `select last_value, ${W} from cat_ticket_no`)).reason).to.equal(
+        "sequence cat_ticket_no: a standby's sequence state is ahead of the primary",
+      );
+      // The same string trick before an unlogged table: reloaded at once, so no replica refuses it.
+      await db.raw("select '/*' as c; create unlogged table cat_ddl_u (id int); select '*/' as d");
+      expect((await where(db, `select (select count(*) from cat_ddl_u) as n, ${W}`)).on).to.equal('primary');
+      expect(db.stats().misroutes).to.equal(0);
+    } finally {
+      await cluster().query('primary', 'drop sequence if exists cat_ticket_no; drop table if exists cat_ddl_u');
+    }
+  });
+
   it('adds no wait to the first query: it runs while the catalog is still loading', async () => {
     const c = cluster();
     // The primary's new connections take 3 s to hand over (the replicas' do not): the load is slow.

@@ -140,3 +140,51 @@ describe('LiveCatalog with the classifier', () => {
     expect(live.routes).to.deep.equal({ replica: 1, primary: 1 });
   });
 });
+
+describe('CatalogSnapshot sequences (a standby holds their state ahead of the primary)', () => {
+  const withSequences = rows({
+    sequences: [
+      { schema: 'public', name: 'users_id_seq' },
+      { schema: 'app', name: 'invoice_numbers' },
+      { schema: 'public', name: 'invoice_view' },
+      { schema: 'tools', name: 'ticket_no' },
+    ],
+  });
+  const snap = new CatalogSnapshot(withSequences);
+
+  it('knows sequences qualified, and bare when a schema of the search_path has one of that name', () => {
+    expect(snap.isSequence('users_id_seq', 'public')).to.equal(true);
+    expect(snap.isSequence('users_id_seq')).to.equal(true);
+    expect(snap.isSequence('invoice_numbers')).to.equal(true);
+    expect(snap.isSequence('invoice_view')).to.equal(true);
+    expect(snap.isSequence('ticket_no', 'tools')).to.equal(true);
+    expect(snap.isSequence('ticket_no')).to.equal(false);
+    expect(snap.isSequence('users_id_seq', 'app')).to.equal(false);
+    expect(snap.isSequence('users')).to.equal(false);
+    expect(snap.sequenceCount).to.equal(4);
+  });
+
+  it('changes its fingerprint when the sequences change, and loads rows without any', () => {
+    expect(snap.fingerprint).to.not.equal(new CatalogSnapshot(rows()).fingerprint);
+    expect(new CatalogSnapshot(rows()).isSequence('users_id_seq')).to.equal(false);
+  });
+
+  it('routes reads of a catalog-known sequence to the primary and counts them as catalog decisions', () => {
+    const live = new LiveCatalog();
+    live.install(snap, 0);
+    const run = (sql: string) => live.observe(() => classifySql(sql, { catalog: live }));
+    expect(run('select last_value from invoice_numbers').reason).to.equal(
+      "sequence invoice_numbers: a standby's sequence state is ahead of the primary",
+    );
+    expect(run('select * from app.invoice_numbers').target).to.equal('primary');
+    expect(run('select last_value from invoice_view').target).to.equal('primary');
+    expect(live.routes).to.deep.equal({ replica: 0, primary: 3 });
+  });
+
+  it('with the catalog, a table merely named *_seq stays on a replica', () => {
+    const live = new LiveCatalog();
+    live.install(new CatalogSnapshot(rows({ sequences: [] })), 0);
+    expect(classifySql('select * from dna_seq', { catalog: live }).target).to.equal('replica');
+    expect(classifySql('select * from dna_seq').target).to.equal('primary');
+  });
+});
