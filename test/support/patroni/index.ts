@@ -2,3 +2,4 @@
 export { PatroniCluster, type PatroniClusterOptions } from './patroni-cluster';
 export { PatroniMember } from './patroni-member';
 export type { PatroniClusterJson, PatroniClusterMember, PatroniStatusJson } from './patroni-rest';
+export { WriteProbe, type FirstWrite } from './write-probe';
