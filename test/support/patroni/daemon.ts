@@ -40,7 +40,7 @@ export class Daemon {
       const ids = mustSwitchUser() ? postgresUser() : undefined;
       const env = { ...serverEnv(), ...(ids ? { HOME: '/var/lib/postgresql', USER: 'postgres', LOGNAME: 'postgres' } : {}) };
       const child = spawn(file, args, { cwd: options.cwd, env, detached: true, stdio: ['ignore', log, log], ...ids });
-      if (child.pid === undefined) throw new Error(`cannot start ${file}; see ${options.logFile}`);
+      if (child.pid === undefined) throw new Error(`cannot start ${file} (not installed? run sh scripts/install-patroni.sh); see ${options.logFile}`);
       child.unref();
       child.on('error', () => undefined);
       fs.writeFileSync(options.pidFile, `${child.pid}\n`);
