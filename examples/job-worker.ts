@@ -1,12 +1,14 @@
-// A long-running job worker with read-your-writes, for the Consistency section of the README.
+// A long-running job worker with read-your-writes (docs/consistency.md, "A job worker").
 //
 // One scope lives as long as the worker loop. Between jobs it is reset, so one job's
 // writes never pin the next job's reads to the primary (the leak Laravel's per-request
 // stickiness has in workers). A job that carries the enqueuer's token reads consistently
 // what the request that enqueued it wrote, even from another server.
 //
-// Run it: npx tsx examples/job-worker.ts (starts an embedded cluster, runs a few jobs, stops it).
-import type { SplitKnex } from '../lib';
+// Run it: npx tsx examples/job-worker.ts — against DATABASE_URL and REPLICA_URLS when set,
+// else on an embedded cluster it starts and stops (a clone of this repository only).
+// In your app: `import type { SplitKnex } from 'split-knex';`.
+import { splitKnex, type SplitKnex } from '../lib';
 
 /** A job as the queue hands it out: a payload, and the enqueuer's consistency token. */
 export interface Job {
@@ -103,32 +105,34 @@ export function arrayQueue(jobs: Job[]): JobQueue {
 }
 
 async function main(): Promise<void> {
-  const { startCluster } = await import('../test/support/cluster');
-  const { splitKnex } = await import('../lib');
-  const cluster = await startCluster({ replicas: 1 });
+  // Your databases (DATABASE_URL, comma-separated REPLICA_URLS), else an embedded cluster
+  // with one replica 200 ms behind, which makes stale reads likely without tokens.
+  const cluster = process.env.DATABASE_URL === undefined ? await (await import('../test/support/cluster')).startCluster({ replicas: 1 }) : undefined;
   const config = {
     client: 'pg',
-    connection: cluster.primary.url,
-    replicas: cluster.replicas.map((r) => ({ name: r.name, connection: r.url })),
+    connection: cluster?.primary.url ?? process.env.DATABASE_URL,
+    replicas: cluster?.replicas.map((r) => ({ name: r.name, connection: r.url })) ?? process.env.REPLICA_URLS,
     sticky: { mode: 'lsn' as const },
   };
   const web = splitKnex(config);
   const worker = splitKnex(config);
   try {
     await createOrdersTable(web);
-    await cluster.waitForReplication();
-    // A slow replica makes stale reads likely without tokens.
-    await cluster.setApplyDelay(cluster.replicas[0]!.name, 200);
+    if (cluster !== undefined) {
+      await cluster.waitForReplication();
+      await cluster.setApplyDelay(cluster.replicas[0]!.name, 200);
+    }
     const jobs = [await placeOrder(web, 1, 'Ada'), await placeOrder(web, 2, 'Grace'), { id: 3, kind: 'daily-report' as const }];
     const outcomes: JobOutcome[] = [];
     const done = await runJobWorker(worker, arrayQueue(jobs), (job) => handleJob(worker, job, outcomes));
     console.log(`${done} jobs done`);
     for (const o of outcomes) console.log(`job ${o.job}: found=${o.found}, read on ${o.readOnStandby ? 'a standby' : 'the primary'} (port ${o.readPort})`);
-    console.log(worker.stats().consistency);
+    const { causalReplicaReads, causalPrimaryReads, tokensApplied } = worker.stats().consistency as Record<string, number>;
+    console.log(`worker consistency: ${tokensApplied} tokens applied, ${causalReplicaReads} causal reads on a replica, ${causalPrimaryReads} on the primary`);
   } finally {
-    await cluster.setApplyDelay(cluster.replicas[0]!.name, 0).catch(() => undefined);
+    if (cluster !== undefined) await cluster.setApplyDelay(cluster.replicas[0]!.name, 0).catch(() => undefined);
     await Promise.all([web.destroy(), worker.destroy()]);
-    await cluster.destroy();
+    await cluster?.destroy();
   }
 }
 

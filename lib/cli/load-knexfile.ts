@@ -3,7 +3,13 @@ import * as path from 'path';
 import type { SplitKnexConfig } from '../config';
 import { SplitKnexError } from '../errors';
 
-const DEFAULT_NAMES = ['knexfile.js', 'knexfile.cjs', 'knexfile.ts'];
+/**
+ * The knexfiles looked up, in this order, when `--knexfile` is not given (`--help` prints them).
+ *
+ * @example
+ * KNEXFILE_NAMES.map((name) => `./${name}`).join(', else '); // './knexfile.js, else ./knexfile.cjs, else ./knexfile.ts'
+ */
+export const KNEXFILE_NAMES: readonly string[] = ['knexfile.js', 'knexfile.cjs', 'knexfile.ts'];
 
 /**
  * Loads the splitKnex config of one environment from a knexfile, the way the knex CLI
@@ -35,11 +41,11 @@ export async function loadKnexfile(file: string | undefined, env: string, cwd: s
 }
 
 function findDefault(cwd: string): string {
-  for (const name of DEFAULT_NAMES) {
+  for (const name of KNEXFILE_NAMES) {
     const candidate = path.join(cwd, name);
     if (fs.existsSync(candidate)) return candidate;
   }
-  return path.join(cwd, DEFAULT_NAMES[0] as string);
+  return path.join(cwd, KNEXFILE_NAMES[0] as string);
 }
 
 // A .ts knexfile needs a loader; tsx is the one we know. Under `tsx` itself it is already there.

@@ -1,7 +1,9 @@
+import { KNEXFILE_NAMES } from './load-knexfile';
+
 /** What `split-knex doctor …` was asked to do. */
 export interface DoctorCommand {
   command: 'doctor';
-  /** Path of the knexfile (default `./knexfile.js`, then `./knexfile.ts`). */
+  /** Path of the knexfile (default: the first of {@link KNEXFILE_NAMES} that exists). */
   knexfile: string | undefined;
   /** The knexfile entry (default `NODE_ENV`, else `development`). */
   env: string;
@@ -20,7 +22,7 @@ export const USAGE = `Usage: split-knex doctor [options]
 Checks a split-knex configuration against the live databases.
 
 Options:
-  --knexfile <path>   knexfile to load (default ./knexfile.js, else ./knexfile.ts)
+  --knexfile <path>   knexfile to load (default ${KNEXFILE_NAMES.map((n) => `./${n}`).join(', else ')})
   --env <name>        knexfile entry (default $NODE_ENV, else development)
   --json              print the report as JSON
   --instances <n>     processes sharing the databases, for pool sizing (default 1)

@@ -24,6 +24,11 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCliArgs(argv, io.env);
   if (parsed.command === 'help') {
+    // No subcommand at all is a usage error: a script that forgot `doctor` must not pass.
+    if (argv.length === 0) {
+      io.err(USAGE);
+      return 2;
+    }
     io.out(USAGE);
     return 0;
   }
