@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const done = await runJobWorker(worker, arrayQueue(jobs), (job) => handleJob(worker, job, outcomes));
     console.log(`${done} jobs done`);
     for (const o of outcomes) console.log(`job ${o.job}: found=${o.found}, read on ${o.readOnStandby ? 'a standby' : 'the primary'} (port ${o.readPort})`);
-    const { causalReplicaReads, causalPrimaryReads, tokensApplied } = worker.stats().consistency as Record<string, number>;
+    const { causalReplicaReads, causalPrimaryReads, tokensApplied } = worker.stats().consistency;
     console.log(`worker consistency: ${tokensApplied} tokens applied, ${causalReplicaReads} causal reads on a replica, ${causalPrimaryReads} on the primary`);
   } finally {
     if (cluster !== undefined) await cluster.setApplyDelay(cluster.replicas[0]!.name, 0).catch(() => undefined);
