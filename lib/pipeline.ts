@@ -97,6 +97,9 @@ export class Pipeline {
   private readonly nodeErrorObservers: ReadonlyArray<NonNullable<Subsystem['nodeError']>>;
   private readonly doneObservers: ReadonlyArray<NonNullable<Subsystem['statementDone']>>;
   private readonly effects: ReadonlyArray<NonNullable<Subsystem['afterCommit']>>;
+  private readonly writerWaits: ReadonlyArray<NonNullable<Subsystem['awaitWriter']>>;
+  private readonly routeObservers: ReadonlyArray<NonNullable<Subsystem['routed']>>;
+  private readonly retryObservers: ReadonlyArray<NonNullable<Subsystem['retried']>>;
   private readonly events: EventEmitter;
   private readonly classifyPinned: PipelineParts['classifyPinned'];
   private readonly logger: PipelineParts['logger'];
@@ -113,6 +116,9 @@ export class Pipeline {
     this.nodeErrorObservers = Object.freeze(s.flatMap((x) => (x.nodeError === undefined ? [] : [x.nodeError])));
     this.doneObservers = Object.freeze(s.flatMap((x) => (x.statementDone === undefined ? [] : [x.statementDone])));
     this.effects = Object.freeze(s.flatMap((x) => (x.afterCommit === undefined ? [] : [x.afterCommit])));
+    this.writerWaits = Object.freeze(s.flatMap((x) => (x.awaitWriter === undefined ? [] : [x.awaitWriter])));
+    this.routeObservers = Object.freeze(s.flatMap((x) => (x.routed === undefined ? [] : [x.routed])));
+    this.retryObservers = Object.freeze(s.flatMap((x) => (x.retried === undefined ? [] : [x.retried])));
 
   }
 
@@ -124,8 +130,7 @@ export class Pipeline {
 
     // 2. Classify and route: hint > bound target > usePrimary > writes to the primary >
     //    reads through the read policies (health, consistency, lag) to a replica > fallback.
-    const routed = this.router.route(statement, run.bound);
-    let decision = routed instanceof Promise ? await routed : routed;
+    let decision = await this.route(run);
 
     // 3. Answer from the cache, or get a ticket to store what the replica answers.
     const answer = decision.access === 'read' && !run.streaming && this.answerers.length > 0
@@ -169,6 +174,28 @@ export class Pipeline {
         await node.release(connection);
       }
     }
+  }
+
+  // Routes a statement; a writer refusal (known down) may be held by a subsystem until a new
+  // writer is known (a failover), then the statement is routed again.
+  private async route(run: StatementRun): Promise<RouteDecision> {
+    for (;;) {
+      try {
+        const routed = this.router.route(run.statement, run.bound);
+        return routed instanceof Promise ? await routed : routed;
+      } catch (err) {
+        if (!(await this.heldForWriter(err, run.statement))) throw err;
+      }
+    }
+  }
+
+  private async heldForWriter(err: unknown, statement: Statement): Promise<boolean> {
+    if ((err as { code?: unknown })?.code !== 'ESPLIT_PRIMARY_DOWN') return false;
+    for (const wait of this.writerWaits) {
+      const held = wait(err as Error, statement);
+      if (held !== undefined) return held;
+    }
+    return false;
   }
 
   /** Runs a statement on a connection chosen before it (inside a transaction, or `.connection(conn)`). */
@@ -237,11 +264,25 @@ export class Pipeline {
       const verdict = policy(failure);
       const v = verdict instanceof Promise ? await verdict : verdict;
       if (v === undefined) continue;
-      if (v instanceof Error) throw v;
-      this.retries++;
+      if (v instanceof Error) {
+        // A writer known down: a subsystem may hold the statement for a new writer (never
+        // when the statement was sent: its outcome is unknown, it must not run twice).
+        if (failure.phase === 'acquire' && (await this.heldForWriter(v, failure.statement))) {
+          const next = await this.router.route(failure.statement);
+          this.noteRetry(failure, next);
+          return next;
+        }
+        throw v;
+      }
+      this.noteRetry(failure, v);
       return v;
     }
     throw failure.err;
+  }
+
+  private noteRetry(failure: FailedAttempt, next: RouteDecision): void {
+    this.retries++;
+    for (const observe of this.retryObservers) observe(failure, next);
   }
 
   /** Counts and announces a statement a replica refused as read-only. */
@@ -259,7 +300,8 @@ export class Pipeline {
   }
 
   // Emits `route` when someone listens (building the payload costs only then).
-  private emitRoute(decision: Pick<RouteDecision, 'node' | 'access' | 'reason' | 'tables'>, statement: Statement, inTransaction: boolean): void {
+  private emitRoute(decision: RouteDecision, statement: Statement, inTransaction: boolean): void {
+    for (const observe of this.routeObservers) observe(decision, statement, inTransaction);
     if (this.events.listenerCount('route') === 0) return;
     this.emit('route', {
       node: decision.node.name, role: decision.node.role, access: decision.access, reason: decision.reason,

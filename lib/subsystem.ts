@@ -130,6 +130,17 @@ export interface Subsystem {
   readonly answer?: Answerer;
   /** Where a failed statement runs next. */
   readonly retry?: RetryPolicy;
+  /**
+   * The writer refused a statement before it was sent (`ESPLIT_PRIMARY_DOWN` from a writer
+   * guard): return a promise that resolves `true` once a writer may take it (the statement is
+   * then routed again) or `false` to let the refusal stand; `undefined`: not mine. For a
+   * bounded hold of writes during a failover.
+   */
+  readonly awaitWriter?: (refusal: Error, statement: Statement) => Promise<boolean> | undefined;
+  /** Told of every routing decision, cheaply (no payload is built for it): metrics, traces. */
+  readonly routed?: (decision: RouteDecision, statement: Statement, inTransaction: boolean) => void;
+  /** Told of every retry: the failed attempt and where it runs next. */
+  readonly retried?: (failure: FailedAttempt, next: RouteDecision) => void;
   /** Told of every error a node raised on the application's behalf. */
   readonly nodeError?: (node: Node, err: unknown, phase: 'acquire' | 'query') => void;
   /** Told of every statement that completed on a node (for the catalog: DDL seen, first statement done). */
