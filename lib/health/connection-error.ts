@@ -55,7 +55,7 @@ export function connectionErrorKind(err: unknown, depth = 0): ConnectionErrorKin
     // knex's `.timeout()` on a slow query is the query's fault, not the connection's.
     return message.includes('acquiring a connection') ? 'pool' : undefined;
   }
-  if (message === 'aborted') return 'pool'; // tarn: the pool was destroyed (drained) while we waited.
+  if (message === 'aborted') return 'pool'; // knex's pool was destroyed (drained) while we waited.
   if (NODE_MESSAGES.some((m) => message.includes(m))) return 'node';
   if (Array.isArray(e.errors)) {
     // AggregateError from happy-eyeballs connects (::1 and 127.0.0.1 both refused).

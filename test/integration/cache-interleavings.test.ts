@@ -67,6 +67,7 @@ async function workload(db: SplitKnex): Promise<Figures> {
 }
 
 async function ready(db: SplitKnex): Promise<void> {
+  await db.ready();
   const end = Date.now() + 15_000;
   while (!(db.stats().cache as CacheStats).catalog.ready) {
     if (Date.now() > end) throw new Error('catalog not loaded');

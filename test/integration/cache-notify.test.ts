@@ -18,6 +18,7 @@ const CHANNEL = `ca_notify_${process.pid}`;
 
 async function instance(): Promise<SplitKnex> {
   const db = makeDb({ cache: { max: 1000, ttlMs: 60_000, strategy: 'all', invalidation: 'notify', channel: CHANNEL } });
+  await db.ready();
   await until(() => cacheOf(db).catalog.ready && cacheOf(db).listener?.connected === true, 'catalog and listener');
   return db;
 }
@@ -113,6 +114,7 @@ describe('result cache across instances: NOTIFY invalidation', () => {
     expect(cacheOf(b).listener?.connected).to.equal(false);
     await until(async () => (await listeners()) === before - 1, 'the listener connection to close');
     b.initialize();
+    await b.ready(); // background work (the listener) starts again with the first statement or ready()
     await until(() => cacheOf(b).listener?.connected === true, 'listening again');
     await warm(b, 1);
   });

@@ -28,6 +28,7 @@ describe('result cache in Redis, shared by two instances', () => {
     stores.push(store);
     const replica = cluster().replicas[0]!;
     const db = makeDb({ cache: { ttlMs: 60_000, strategy: 'all', store }, replicas: [{ name: replica.name, connection: replica.url }] });
+    await db.ready();
     await until(() => cacheOf(db).catalog.ready, 'the relation catalog');
     return db;
   }
@@ -110,6 +111,7 @@ describe('result cache in Redis, shared by two instances', () => {
     const store = new RedisCacheStore({ redis: { port: 1, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }, prefix: PREFIX });
     stores.push(store);
     const db = makeDb({ cache: { ttlMs: 60_000, strategy: 'all', store } });
+    await db.ready();
     await until(() => cacheOf(db).catalog.ready, 'the relation catalog');
     expect(await db('ca_redis').where({ id: 2 })).to.have.length(1);
     expect(await db('ca_redis').where({ id: 2 })).to.have.length(1);

@@ -20,6 +20,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
 /** A splitKnex on the shared cluster with a cache, ready (relation catalog loaded). */
 export async function cachedDb(cache: Record<string, unknown>, extra: Partial<SplitKnexConfig> = {}): Promise<SplitKnex> {
   const db = makeDb({ cache: { max: 1000, ttlMs: 60_000, ...cache }, ...extra });
+  await db.ready();
   await until(() => cacheOf(db).catalog.ready, 'the relation catalog');
   return db;
 }

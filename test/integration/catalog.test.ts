@@ -88,6 +88,7 @@ function catalogOf(db: SplitKnex): CatalogStats {
 async function readyDb(extra: Partial<SplitKnexConfig> = {}): Promise<SplitKnex> {
   const db = makeDb({ sticky: { mode: 'none' }, searchPath: SEARCH_PATH, ...extra });
   await db.raw('select 1'); // the first load begins once the first statement completed
+  await db.ready();
   await pollUntil(async () => catalogOf(db).state === 'ready', { timeoutMs: 20_000, what: 'the catalog to load' });
   return db;
 }

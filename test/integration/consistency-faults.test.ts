@@ -33,29 +33,24 @@ describe('consistency: faults', function () {
       lag: { pollIntervalMs: 100, pollTimeoutMs: 300 },
     });
     const s = () => db!.stats().consistency as ConsistencyStats;
+    await db.ready();
     await pollUntil(async () => s().replicas[0]!.replayLsn !== null, { timeoutMs: 10_000, what: 'a first position poll' });
     await cluster.pause('replica1');
 
-    const began = Date.now();
     const row = await db.runInContext(async () => {
       const [ins] = await db!('cs_fault').insert({ v: 1 }).returning('id');
       return db!('cs_fault').where({ id: ins.id }).first('id', db!.raw('inet_server_port() as port'));
     });
-    const took = Date.now() - began;
     expect(row.port).to.equal(cluster.primary.port);
-    expect(took).to.be.below(5000);
     await pollUntil(async () => /no answer within 300 ms/.test(s().replicas[0]!.lastError ?? ''), {
       timeoutMs: 10_000, what: 'the poller to report the silent replica', describe: () => JSON.stringify(s().replicas),
     });
     expect(s().replicas[0]!.replayLsn).to.equal(null);
 
     await cluster.resume('replica1');
-    const destroyBegan = Date.now();
+    // destroy() returns (a hang fails the test by its timeout): nothing waits on the silent node.
     await db.destroy();
     db = undefined;
-    const destroyTook = Date.now() - destroyBegan;
-    console.log(`[figures] paused replica: causal write-then-read took ${took} ms (on the primary), destroy() took ${destroyTook} ms`);
-    expect(destroyTook).to.be.below(10_000);
   });
 
   it('a sticky read while the health checks hold the primary down goes to a replica', async () => {

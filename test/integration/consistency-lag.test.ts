@@ -57,6 +57,7 @@ describe('consistency: lag-aware replica choice', function () {
     });
 
     async function untilLagging(db: SplitKnex): Promise<ConsistencyStats['replicas'][number]> {
+      await db.ready();
       await pollUntil(async () => (consistencyOf(db).replicas.find((r) => r.name === lag.name)?.lagMs ?? 0) > 150, {
         timeoutMs: 15_000, what: `${lag.name} to show a lag over 150 ms in stats()`,
         describe: () => JSON.stringify(consistencyOf(db).replicas),
@@ -111,6 +112,7 @@ describe('consistency: lag-aware replica choice', function () {
 
   it('an idle primary does not make a caught-up replica look late: zero lag by position', async () => {
     const db = makeDb({ sticky: { mode: 'none' }, lag: { maxLagMs: 300, pollIntervalMs: 50 } });
+    await db.ready();
     await cluster().waitForReplication(30_000, [fresh.name]);
     // Nothing commits now: the replay timestamp ages while positions stay equal.
     let ageMs = 0;

@@ -270,7 +270,7 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       await cluster().query('primary', `grant execute on function pg_current_wal_insert_lsn() to public; drop owned by ${role}; drop role ${role}`);
     });
 
-    it('LSN mode falls back to sticky windows, says why in stats(), and still reads no stale row', async () => {
+    it('each write whose position cannot be read gets a sticky window; LSN mode stays, stats() says why, no stale row', async () => {
       const as = (n: NodeInfo) => ({ host: n.host, port: n.port, database: n.database, user: role, password: role });
       const db = makeDb({ connection: as(cluster().primary), replicas: [{ name: lag.name, connection: as(lag) }], sticky: { mode: 'lsn' } });
       const warnings: unknown[] = [];
@@ -278,9 +278,10 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       const t = await writeThenRead(db, 20);
       expect(t.stale).to.equal(0);
       const s = db.stats().consistency as ConsistencyStats;
-      expect(s.effectiveMode).to.equal('window');
+      // A failure is transient by design: nothing switches the instance out of LSN mode.
+      expect(s.effectiveMode).to.equal('lsn');
       expect(s.lsnUnavailable).to.match(/^42501/);
-      expect(s.lsnCaptureFailures).to.equal(1);
+      expect(s.lsnCaptureFailures).to.equal(20);
       expect(warnings).to.have.length(1);
     });
   });
