@@ -29,9 +29,9 @@ export interface HotPathResult {
 export async function benchHotPath(cluster: Cluster, options: { rounds: number; iterations: number }): Promise<HotPathResult> {
   // Real URLs: split-knex's health probes and position polls use their own connections and
   // must find live servers; only the pools' connections are stubs.
-  const base = { primaryUrl: cluster.primary.url, replicaUrl: cluster.replicas[0]!.url, replicaName: cluster.replicas[0]!.name, poolSize: 1, stub: true };
-  const knexW = await spawnWorker({ ...base, contender: 'knex' });
-  const splitW = await spawnWorker({ ...base, contender: 'split-knex' });
+  const replica = cluster.replicas[0]!;
+  const knexW = await spawnWorker({ contender: 'knex', url: replica.url, poolSize: 1, stub: true });
+  const splitW = await spawnWorker({ contender: 'split-knex', url: cluster.primary.url, replicas: [{ name: replica.name, url: replica.url }], poolSize: 1, stub: true });
   const workers = { knex: knexW, split: splitW };
   try {
     const runs = { knex: [] as number[], split: [] as number[] };
