@@ -1,0 +1,62 @@
+import type { Cluster } from '../test/support/cluster';
+import { capCluster, capDelta, type CapDelta } from './cpu-caps';
+import { benchMix, type MixOptions, type MixResult } from './mix-bench';
+import type { MixContender } from './mix-contenders';
+
+/** What the capped capacity section measured, and how the caps were set and checked. */
+export interface CappedCapacity {
+  results: MixResult[];
+  fraction: number;
+  periodUs: number;
+  /** Per node: the cgroup a backend forked after capping reported. */
+  verified: Record<string, string>;
+  /** Processes moved into each node's group. */
+  moved: Record<string, number>;
+}
+
+/**
+ * Section 3: what replicas add when each PostgreSQL node is a slower machine of its own.
+ * Every node (primary and replicas) is confined to the same `fraction` of a core by its own
+ * cgroup v1 cpu group, then the 90/10 mix of plain point reads and updates runs (no
+ * pg_sleep: the nodes' CPU is the bottleneck). Each measured slice records, per node, how
+ * many CFS periods it was throttled in (every period: the quota, not the host, was the
+ * limit), its CPU, and the host's busy cores. The caps are always removed afterwards.
+ *
+ * @example
+ * const r = await benchCappedCapacity(cluster, contenders, { ...mixOptions, fraction: 0.25 });
+ */
+export async function benchCappedCapacity(cluster: Cluster, contenders: MixContender[], options: MixOptions & { fraction: number; periodUs?: number }): Promise<CappedCapacity> {
+  const caps = await capCluster(cluster, { fraction: options.fraction, ...(options.periodUs === undefined ? {} : { periodUs: options.periodUs }) });
+  try {
+    options.log(`capped every node at ${options.fraction} core (period ${caps.periodUs / 1000} ms): ${Object.entries(caps.verified).map(([n, v]) => `${n} ${v}`).join('; ')}`);
+    const observe = () => {
+      const before = caps.sample();
+      return () => capDelta(before, caps.sample());
+    };
+    const results = await benchMix(cluster, contenders, { ...options, observe });
+    for (const r of results) options.log(`capped ${r.name}: ${throttleSummary(r.observed ?? [])}`);
+    return { results, fraction: caps.fraction, periodUs: caps.periodUs, verified: caps.verified, moved: caps.moved };
+  } finally {
+    await caps.release();
+  }
+}
+
+/**
+ * Per node, throttled periods / periods and cores used, summed over slices; and host busy cores.
+ *
+ * @example
+ * throttleSummary(result.observed) // 'primary 90/90 0.25 core, replica1 …; host 1.45 cores busy'
+ */
+export function throttleSummary(observed: CapDelta[]): string {
+  if (observed.length === 0) return 'no samples';
+  const nodes = Object.keys(observed[0]!.nodes);
+  const seconds = observed.reduce((s, d) => s + d.seconds, 0);
+  const parts = nodes.map((n) => {
+    const periods = observed.reduce((s, d) => s + (d.nodes[n]?.periods ?? 0), 0);
+    const throttled = observed.reduce((s, d) => s + (d.nodes[n]?.throttled ?? 0), 0);
+    const cores = observed.reduce((s, d) => s + (d.nodes[n]?.cores ?? 0) * d.seconds, 0) / seconds;
+    return `${n} ${throttled}/${periods} ${cores.toFixed(2)} core`;
+  });
+  const host = observed.reduce((s, d) => s + d.hostBusyCores * d.seconds, 0) / seconds;
+  return `${parts.join(', ')}; host ${host.toFixed(2)} cores busy`;
+}
