@@ -34,7 +34,7 @@ export async function benchCappedCapacity(cluster: Cluster, contenders: MixConte
       return () => capDelta(before, caps.sample());
     };
     const results = await benchMix(cluster, contenders, { ...options, observe });
-    for (const r of results) options.log(`capped ${r.name}: ${throttleSummary(r.observed ?? [])}`);
+    for (const r of results) options.log(`capped ${r.name}: ${throttleSummary(r.observed ?? [], options.fraction)}`);
     return { results, fraction: caps.fraction, periodUs: caps.periodUs, verified: caps.verified, moved: caps.moved };
   } finally {
     await caps.release();
@@ -47,7 +47,7 @@ export async function benchCappedCapacity(cluster: Cluster, contenders: MixConte
  * @example
  * throttleSummary(result.observed) // 'primary 90/90 0.25 core, replica1 …; host 1.45 cores busy'
  */
-export function throttleSummary(observed: CapDelta[]): string {
+export function throttleSummary(observed: CapDelta[], fraction = 0.25): string {
   if (observed.length === 0) return 'no samples';
   const nodes = Object.keys(observed[0]!.nodes);
   const seconds = observed.reduce((s, d) => s + d.seconds, 0);
@@ -58,5 +58,26 @@ export function throttleSummary(observed: CapDelta[]): string {
     return `${n} ${throttled}/${periods} ${cores.toFixed(2)} core`;
   });
   const host = observed.reduce((s, d) => s + d.hostBusyCores * d.seconds, 0) / seconds;
-  return `${parts.join(', ')}; host ${host.toFixed(2)} cores busy`;
+  const bound = quotaBound(observed, fraction);
+  return `${parts.join(', ')}; host ${host.toFixed(2)} cores busy${bound === undefined ? '' : bound ? ' → quota-bound' : ' → **host-bound** (not a capacity figure)'}`;
+}
+
+/**
+ * Whether the caps, not the host, limited a contender: every node that did real work (at
+ * least half its quota on average) was throttled in at least 80% of the periods. Undefined
+ * without samples.
+ *
+ * @example
+ * quotaBound(result.observed) // false: the host ran out of CPU before the quotas did
+ */
+export function quotaBound(observed: CapDelta[], fraction = 0.25): boolean | undefined {
+  if (observed.length === 0) return undefined;
+  const seconds = observed.reduce((s, d) => s + d.seconds, 0);
+  return Object.keys(observed[0]!.nodes).every((n) => {
+    const cores = observed.reduce((s, d) => s + (d.nodes[n]?.cores ?? 0) * d.seconds, 0) / seconds;
+    if (cores < fraction / 2) return true;
+    const periods = observed.reduce((s, d) => s + (d.nodes[n]?.periods ?? 0), 0);
+    const throttled = observed.reduce((s, d) => s + (d.nodes[n]?.throttled ?? 0), 0);
+    return periods > 0 && throttled / periods >= 0.8;
+  });
 }

@@ -20,6 +20,10 @@ import { renderReport } from './render-report';
 import { benchWriteRead } from './write-read-bench';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
+// BENCH_ONLY=overhead,hot-path,write-read,capacity,others runs only the sections named (for
+// rerunning one section when the machine is quiet); the report marks the others as not run.
+const ONLY = process.env['BENCH_ONLY']?.split(',').map((x) => x.trim()).filter(Boolean);
+const wants = (name: string) => ONLY === undefined || ONLY.includes(name);
 const began = Date.now();
 const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${m}\n`);
 
@@ -48,21 +52,22 @@ async function main(): Promise<void> {
   try {
     const machine = await machineInfo(cluster);
     log(`cluster up: ${cluster.nodes.map((n) => `${n.name}:${n.port}`).join(' ')}, PostgreSQL ${machine.postgres}, load ${machine.loadAtStart.toFixed(2)}`);
-    run = { startedAt, seconds: 0, command: 'npm run bench', machine, loadAtEnd: 0, proxies, others: [], failures };
+    const command = `${QUICK ? 'BENCH_QUICK=1 ' : ''}${ONLY === undefined ? '' : `BENCH_ONLY=${ONLY.join(',')} `}npm run bench`;
+    run = { startedAt, seconds: 0, command, machine, loadAtEnd: 0, proxies, others: [], failures };
 
-    const overhead = await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log }));
+    const overhead = wants('overhead') ? await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log })) : undefined;
     if (overhead !== undefined) run.overhead = { ...overhead, options: OVERHEAD };
-    const hot = await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
+    const hot = !wants('hot-path') ? undefined : await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
     if (hot !== undefined) {
       run.hotPath = hot;
       log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs per statement (driver stubbed)`);
     }
 
-    const wr = await section('write-then-read', failures, () => benchWriteRead(cluster, { ...WRITE_READ, log }));
+    const wr = !wants('write-read') ? undefined : await section('write-then-read', failures, () => benchWriteRead(cluster, { ...WRITE_READ, log }));
     if (wr !== undefined) run.writeRead = { ...wr, options: WRITE_READ };
 
     const noCaps = capsUnavailable(cluster);
-    if (noCaps === undefined) {
+    if (wants('capacity') && noCaps === undefined) {
       const p = CAP.poolPerNode;
       const contenders: MixContender[] = [
         plainPrimary(cluster, p, 0),
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
         const { results, ...caps } = capped;
         run.capped = { results, caps, options: CAPPED, poolPerNode: p, baseline: BASELINE, split: SPLIT };
       }
-    } else {
+    } else if (wants('capacity')) {
       // No per-node CPU caps here: show what replicas add with server time that is not this
       // machine's CPU instead (pg_sleep in every statement).
       run.cappedSkipped = noCaps;
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
     }
     await Promise.all(daemons.splice(0).map((d) => d.stop().catch(() => undefined)));
 
-    run.others = await runOtherBenches(cluster, log);
+    if (wants('others')) run.others = await runOtherBenches(cluster, log);
   } finally {
     await Promise.all(daemons.map((d) => d.stop().catch(() => undefined)));
     await cluster.destroy();
