@@ -48,7 +48,8 @@ export function renderOverhead(run: BenchRun): string[] {
   if (h !== undefined) {
     lines.push('', '### Where split-knex\'s time goes (driver stubbed: no network, no server)', '');
     lines.push(`Two processes run sequential point SELECTs whose pool connections are stubs answering on the next event-loop turn, so only JavaScript is measured: plain knex costs **${h.knexUs.toFixed(1)} µs** of CPU per statement, ` +
-      `split-knex **${h.splitUs.toFixed(1)} µs** (adds **${h.addedUs.toFixed(1)} µs**). ` +
+      `split-knex **${h.splitUs.toFixed(1)} µs** (adds **${h.addedUs.toFixed(1)} µs**)` +
+      (h.splitTwoUs === undefined ? '. ' : `; with two replicas **${h.splitTwoUs.toFixed(1)} µs**, with two where replica2 has weight 0 **${(h.splitTwoWeight0Us ?? NaN).toFixed(1)} µs** (the router's own cost of a second replica, free of the servers' share of the cores). `) +
       'Each piece of the path, timed alone in those processes (µs per call; these reach into the library\'s internals and say so when the core has moved on):', '');
     lines.push('| step | µs |', '| --- | ---: |', ...h.steps.map((s) => `| ${s.step.replace(/^ +/, '↳ ')} | ${Number.isFinite(s.us) ? s.us.toFixed(2) : '–'} |`));
   }

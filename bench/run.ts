@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     const hot = !wants('hot-path') ? undefined : await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
     if (hot !== undefined) {
       run.hotPath = hot;
-      log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs per statement (driver stubbed)`);
+      log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs, 2 replicas ${hot.splitTwoUs?.toFixed(1)} µs, 2 with weight 0 ${hot.splitTwoWeight0Us?.toFixed(1)} µs per statement (driver stubbed)`);
     }
 
     const wr = !wants('write-read') ? undefined : await section('write-then-read', failures, () => benchWriteRead(cluster, { ...WRITE_READ, log }));
