@@ -58,26 +58,38 @@ export function throttleSummary(observed: CapDelta[], fraction = 0.25): string {
     return `${n} ${throttled}/${periods} ${cores.toFixed(2)} core`;
   });
   const host = observed.reduce((s, d) => s + d.hostBusyCores * d.seconds, 0) / seconds;
-  const bound = quotaBound(observed, fraction);
-  return `${parts.join(', ')}; host ${host.toFixed(2)} cores busy${bound === undefined ? '' : bound ? ' → quota-bound' : ' → **host-bound** (not a capacity figure)'}`;
+  const limit = capLimit(observed);
+  return `${parts.join(', ')}; host ${host.toFixed(2)} cores busy${limit === undefined ? '' : ` → ${LIMIT_TEXT[limit]}`}`;
 }
 
+/** What limited a contender on capped nodes (see capLimit). */
+export type CapLimit = 'quota' | 'host' | 'client';
+
+const LIMIT_TEXT: Record<CapLimit, string> = {
+  quota: 'quota-bound',
+  host: '**host-bound** (not a capacity figure)',
+  client: 'no node at its quota, host not full (client- or pool-bound)',
+};
+
 /**
- * Whether the caps, not the host, limited a contender: every node that did real work (at
- * least half its quota on average) was throttled in at least 80% of the periods. Undefined
- * without samples.
+ * What limited a contender on capped nodes: `'quota'` when some node was throttled in at
+ * least 80% of the CFS periods (a node's quota was the bottleneck, as on separate
+ * machines); else `'host'` when the host had at least 1.8 of its cores busy (the machine ran
+ * out of CPU first: not a capacity figure); else `'client'` (neither: the client or the
+ * pools set the pace). Undefined without samples.
  *
  * @example
- * quotaBound(result.observed) // false: the host ran out of CPU before the quotas did
+ * capLimit(result.observed) // 'quota'
  */
-export function quotaBound(observed: CapDelta[], fraction = 0.25): boolean | undefined {
+export function capLimit(observed: CapDelta[]): CapLimit | undefined {
   if (observed.length === 0) return undefined;
   const seconds = observed.reduce((s, d) => s + d.seconds, 0);
-  return Object.keys(observed[0]!.nodes).every((n) => {
-    const cores = observed.reduce((s, d) => s + (d.nodes[n]?.cores ?? 0) * d.seconds, 0) / seconds;
-    if (cores < fraction / 2) return true;
+  const atQuota = Object.keys(observed[0]!.nodes).some((n) => {
     const periods = observed.reduce((s, d) => s + (d.nodes[n]?.periods ?? 0), 0);
     const throttled = observed.reduce((s, d) => s + (d.nodes[n]?.throttled ?? 0), 0);
     return periods > 0 && throttled / periods >= 0.8;
   });
+  if (atQuota) return 'quota';
+  const host = observed.reduce((s, d) => s + d.hostBusyCores * d.seconds, 0) / seconds;
+  return host >= 1.8 ? 'host' : 'client';
 }

@@ -1,5 +1,5 @@
 import type { BenchRun, MixRun } from './bench-run';
-import { quotaBound, throttleSummary } from './capped-capacity-bench';
+import { capLimit, throttleSummary } from './capped-capacity-bench';
 import type { MixResult } from './mix-bench';
 import { ms, ops, pct } from './render-format';
 import { cell } from './render-value';
@@ -40,8 +40,8 @@ export function renderMix(run: BenchRun): string[] {
     const red = base !== undefined && r !== base ? pct(primaryReduction(r, base)) : '–';
     lines.push(`| ${r.name} | ${ops(r.throughput)} | ${vs} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${nodes.map((n) => pct(share(r, n))).join(' | ')} | ${red} | ${r.ryw.stale} / ${r.ryw.pairs} | ${r.errors}${r.firstError === undefined ? '' : ` (${cell(r.firstError)})`} |${capped ? ` ${throttleSummary(r.observed ?? [], run.capped!.caps.fraction)} |` : ''}`);
   }
-  const hostBound = capped ? mix.results.filter((r) => quotaBound(r.observed ?? [], run.capped!.caps.fraction) === false).map((r) => r.name) : [];
-  if (hostBound.length > 0) lines.push('', `**Host-bound:** for ${hostBound.join(', ')} a node that did real work was throttled in fewer than 80% of the CFS periods: the host's CPU (other processes, the client, the proxies) ran out before the quotas did, so those figures do not measure what replicas add. Rerun on a quiet machine.`);
+  const hostBound = capped ? mix.results.filter((r) => capLimit(r.observed ?? []) === 'host').map((r) => r.name) : [];
+  if (hostBound.length > 0) lines.push('', `**Host-bound:** for ${hostBound.join(', ')} no node was throttled in 80% of the CFS periods while the host had 1.8 or more of its cores busy: the host's CPU (other processes, the client, the proxies) ran out before the quotas did, so those figures do not measure what replicas add. Rerun on a quiet machine.`);
   lines.push('', 'How each contender is deployed:', '', ...mix.results.map((r) => `- **${r.name}**: ${cell(r.setup)}`));
   for (const r of mix.results.filter((x) => x.ownCounts !== undefined)) {
     const own = r.ownCounts!;

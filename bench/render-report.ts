@@ -1,7 +1,7 @@
 import type { BenchRun } from './bench-run';
 import { KNEX_REPLICA, SPLIT_ONE } from './overhead-bench';
 import { ms, ops, pct, queryLabel, ratio } from './render-format';
-import { quotaBound } from './capped-capacity-bench';
+import { capLimit } from './capped-capacity-bench';
 import { primaryReduction, renderMix, share } from './render-mix';
 import { renderOverhead } from './render-overhead';
 import { cell, renderValue } from './render-value';
@@ -62,8 +62,8 @@ function headline(run: BenchRun): string[] {
     const base = mix.results.find((r) => r.name === mix.baseline);
     const split = mix.results.find((r) => r.name === mix.split);
     const where = run.capped !== undefined ? `nodes capped at ${run.capped.caps.fraction} core each` : 'pg_sleep(0.003) per statement';
-    const hostBound = run.capped === undefined ? [] : mix.results.filter((r) => quotaBound(r.observed ?? [], run.capped!.caps.fraction) === false);
-    if (hostBound.length > 0) lines.push(`- **Capped capacity was host-bound** for ${hostBound.map((r) => r.name).join(', ')} (nodes throttled in < 80% of periods: the machine, not the quotas, was the limit): the capacity ratios below are not valid; rerun on a quiet machine.`);
+    const hostBound = run.capped === undefined ? [] : mix.results.filter((r) => capLimit(r.observed ?? []) === 'host');
+    if (hostBound.length > 0) lines.push(`- **Capped capacity was host-bound** for ${hostBound.map((r) => r.name).join(', ')} (no node throttled in 80% of periods, host ≥ 1.8 cores busy: the machine, not the quotas, was the limit): the capacity ratios below are not valid; rerun on a quiet machine.`);
     if (base !== undefined && base.throughput > 0) {
       lines.push(`- **Capacity** (90/10 mix, ${where}, ${mix.options.concurrency} workers, ratio to ${mix.baseline} ${ops(base.throughput)} ops/s, stale read-your-writes): ` +
         `${mix.results.filter((r) => r !== base).map((r) => `${r.name} **${(r.throughput / base.throughput).toFixed(2)}×** (${r.ryw.stale}/${r.ryw.pairs} stale)`).join('; ')}.` +
