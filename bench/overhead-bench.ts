@@ -115,6 +115,9 @@ export async function benchOverhead(cluster: Cluster, options: OverheadOptions):
     const sql = await Promise.all(contenders.map((c) => workers.get(c.id)!.call<string[]>({ cmd: 'sql' })));
     if (new Set(sql.map((s) => s.join('|'))).size !== 1) throw new Error(`contenders send different SQL: ${JSON.stringify(sql)}`);
     const rows: OverheadRow[] = [];
+    // Fresh processes compile knex, pg and split-knex on the way: the first scenario gets a
+    // longer warm-up so JIT tiers are not part of its first rounds.
+    for (const c of contenders) await workers.get(c.id)!.call({ cmd: 'slice', query: 'point', concurrency: 4, durationMs: Math.max(options.warmupMs, 1000), record: false });
     for (const query of ['point', 'range10'] as const) {
       for (const concurrency of [1, 16]) rows.push(await scenario(contenders, workers, query, concurrency, options));
     }

@@ -4,13 +4,23 @@ import type { MixResult } from './mix-bench';
 import { ms, ops, pct } from './render-format';
 import { cell } from './render-value';
 
-/** Share of the statements a node served, by the servers' own transaction counters. */
+/**
+ * Share of the statements a node served, by the servers' own transaction counters.
+ *
+ * @example
+ * share(result, 'primary') // 0.12
+ */
 export function share(r: MixResult, node: string): number {
   const total = Object.values(r.serverCounts).reduce((a, b) => a + b, 0);
   return total === 0 ? 0 : (r.serverCounts[node] ?? 0) / total;
 }
 
-/** Primary transactions per completed operation, against the baseline's (1 − ratio). */
+/**
+ * Primary transactions per completed operation, against the baseline's (1 − ratio).
+ *
+ * @example
+ * primaryReduction(splitResult, knexPrimaryResult) // 0.877: the primary does 88% less per operation
+ */
 export function primaryReduction(r: MixResult, base: MixResult): number {
   const per = (x: MixResult) => (x.ops === 0 ? NaN : (x.serverCounts['primary'] ?? 0) / x.ops);
   return 1 - per(r) / per(base);
