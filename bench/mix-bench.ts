@@ -1,4 +1,5 @@
 import type { Cluster } from '../test/support/cluster';
+import type { CapDelta } from './cpu-caps';
 import { median, summarize, type LatencySummary } from './latency-summary';
 import { measureThroughput, seededRandom, type SliceResult } from './measure-throughput';
 import type { MixClient, MixContender } from './mix-contenders';
@@ -13,6 +14,10 @@ export interface MixOptions {
   concurrency: number;
   /** Share of writes, e.g. 0.1. */
   writeShare: number;
+  /** Rows of the mix table (default 1000). */
+  rows?: number;
+  /** Called right before each measured slice; the function it returns, right after (CPU caps: throttling per node). */
+  observe?: () => () => CapDelta;
   log: (msg: string) => void;
 }
 
@@ -34,9 +39,10 @@ export interface MixResult {
   consistency?: unknown;
   /** Write-then-read pairs through the contender, and how many reads missed the write. */
   ryw: { pairs: number; stale: number };
+  /** One entry per measured slice when `observe` was given. */
+  observed?: CapDelta[];
 }
 
-const ROWS = 1000;
 const RYW_ROWS = 64;
 
 /**
@@ -50,12 +56,16 @@ const RYW_ROWS = 64;
  * const results = await benchMix(cluster, [plainPrimary(cluster, 4), splitKnexContender(cluster, 4, 'split-knex')], options);
  */
 export async function benchMix(cluster: Cluster, contenders: MixContender[], options: MixOptions): Promise<MixResult[]> {
+  const rows = options.rows ?? 1000;
+  // No autovacuum on the bench tables: a vacuum or analyze in the middle of a slice would
+  // land on whichever contender ran then (and, with CPU caps, eat the primary's quota).
   await cluster.query('primary', `drop table if exists bench_mix; drop table if exists bench_ryw;
-    create table bench_mix (id int primary key, v bigint not null default 0);
-    insert into bench_mix (id) select generate_series(1, ${ROWS});
-    create table bench_ryw (id int primary key, v int not null default 0);
-    insert into bench_ryw (id) select generate_series(1, ${RYW_ROWS * 16});
-    analyze bench_mix; analyze bench_ryw`);
+    create table bench_mix (id int primary key, v bigint not null default 0) with (autovacuum_enabled = off);
+    insert into bench_mix (id) select generate_series(1, ${rows});
+    create table bench_ryw (id int primary key, v int not null default 0) with (autovacuum_enabled = off);
+    insert into bench_ryw (id) select generate_series(1, ${RYW_ROWS * 16})`);
+  await cluster.query('primary', 'vacuum analyze bench_mix');
+  await cluster.query('primary', 'vacuum analyze bench_ryw');
   await cluster.waitForReplication(60_000);
   const slices = new Map<string, SliceResult[]>();
   const results = new Map<string, MixResult>();
@@ -104,7 +114,7 @@ async function runSlice(cluster: Cluster, contender: MixContender, options: MixO
     const rand = Array.from({ length: options.concurrency }, (_, w) => seededRandom(1000 + w));
     const op = (w: number) => {
       const r = rand[w]!;
-      const id = 1 + Math.floor(r() * ROWS);
+      const id = 1 + Math.floor(r() * (options.rows ?? 1000));
       return r() < options.writeShare ? client.write(id) : client.read(id);
     };
     await measureThroughput({ concurrency: options.concurrency, durationMs: options.warmupMs, op, record: false });
@@ -124,7 +134,9 @@ async function runSlice(cluster: Cluster, contender: MixContender, options: MixO
         }
       }
     })();
+    const observed = options.observe?.();
     slice = await measureThroughput({ concurrency: options.concurrency, durationMs: options.sliceMs, op });
+    if (observed !== undefined) (result.observed ??= []).push(observed());
     stop = true;
     await prober;
     const own = client.ownStats?.();

@@ -28,11 +28,20 @@ export interface MixContender {
 export const SERVER_SECONDS = 0.003;
 
 // The same statements for every contender: knex builders, so split-knex classifies what it
-// would see in an application; the proxies see identical SQL text.
-function ops(readQ: Knex, writeQ: Knex): Omit<MixClient, 'close'> {
+// would see in an application; the proxies see identical SQL text. With `serverSeconds` 0
+// (nodes confined by CPU caps) the statements are plain point reads and updates.
+function ops(readQ: Knex, writeQ: Knex, serverSeconds: number): Omit<MixClient, 'close'> {
+  if (serverSeconds === 0) {
+    return {
+      read: (id) => readQ('bench_mix').select('id', 'v').where({ id }),
+      write: (id) => writeQ('bench_mix').where({ id }).increment('v', 1),
+      rywWrite: (id, v) => writeQ('bench_ryw').where({ id }).update({ v }),
+      rywRead: async (id) => ((await readQ('bench_ryw').select('v').where({ id }).first()) as { v: number } | undefined)?.v,
+    };
+  }
   return {
-    read: (id) => readQ('bench_mix').select('id', 'v', readQ.raw(`pg_sleep(${SERVER_SECONDS})`)).where({ id }),
-    write: (id) => writeQ.raw(`update bench_mix set v = v + 1 from pg_sleep(${SERVER_SECONDS}) where id = ?`, [id]),
+    read: (id) => readQ('bench_mix').select('id', 'v', readQ.raw(`pg_sleep(${serverSeconds})`)).where({ id }),
+    write: (id) => writeQ.raw(`update bench_mix set v = v + 1 from pg_sleep(${serverSeconds}) where id = ?`, [id]),
     rywWrite: (id, v) => writeQ('bench_ryw').where({ id }).update({ v }),
     rywRead: async (id) => ((await readQ('bench_ryw').select('v').where({ id }).first()) as { v: number } | undefined)?.v,
   };
@@ -41,19 +50,19 @@ function ops(readQ: Knex, writeQ: Knex): Omit<MixClient, 'close'> {
 const url = (port: number, database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
 
 /** Plain knex with all traffic on the primary: the baseline. */
-export function plainPrimary(cluster: Cluster, poolPerNode: number): MixContender {
+export function plainPrimary(cluster: Cluster, poolPerNode: number, serverSeconds = SERVER_SECONDS): MixContender {
   return {
     name: 'knex → primary',
     setup: `plain knex, pool ${poolPerNode}, everything on the primary`,
     async open() {
       const q = knex({ client: 'pg', connection: cluster.primary.url, pool: { min: 0, max: poolPerNode } });
-      return { ...ops(q, q), close: () => q.destroy() };
+      return { ...ops(q, q, serverSeconds), close: () => q.destroy() };
     },
   };
 }
 
 /** split-knex over the primary and every replica, with the same pool per node. */
-export function splitKnexContender(cluster: Cluster, poolPerNode: number, label: string, extra: Partial<SplitKnexConfig> = {}): MixContender {
+export function splitKnexContender(cluster: Cluster, poolPerNode: number, label: string, extra: Partial<SplitKnexConfig> = {}, serverSeconds = SERVER_SECONDS): MixContender {
   return {
     name: label,
     setup: `splitKnex, ${cluster.replicas.length} replicas, pool ${poolPerNode} per node${Object.keys(extra).length === 0 ? ', default config' : `, ${JSON.stringify(extra)}`}`,
@@ -66,7 +75,7 @@ export function splitKnexContender(cluster: Cluster, poolPerNode: number, label:
         ...extra,
       });
       return {
-        ...ops(db, db),
+        ...ops(db, db, serverSeconds),
         ownStats() {
           const s = db.stats();
           return { perNode: Object.fromEntries(s.nodes.map((n) => [n.name, n.queries])), primaryReads: s.primaryReads, consistency: s['consistency'] };
@@ -78,26 +87,26 @@ export function splitKnexContender(cluster: Cluster, poolPerNode: number, label:
 }
 
 /** Everything through pgpool-II (it parses SQL and balances SELECTs to the standbys). */
-export function pgpoolContender(cluster: Cluster, port: number, pool: number, version: string): MixContender {
+export function pgpoolContender(cluster: Cluster, port: number, pool: number, version: string, serverSeconds = SERVER_SECONDS): MixContender {
   return {
     name: 'pgpool-II',
     setup: `${version}, load_balance_mode on, knex pool ${pool} to pgpool`,
     async open() {
       const q = knex({ client: 'pg', connection: url(port, cluster.primary.database), pool: { min: 0, max: pool } });
-      return { ...ops(q, q), close: () => q.destroy() };
+      return { ...ops(q, q, serverSeconds), close: () => q.destroy() };
     },
   };
 }
 
 /** The classic tutorial split: reads to HAProxy's role-aware read port, writes through PgBouncer. */
-export function haproxyPgBouncerContender(cluster: Cluster, readPort: number, writePort: number, readPool: number, writePool: number, versions: string): MixContender {
+export function haproxyPgBouncerContender(cluster: Cluster, readPort: number, writePort: number, readPool: number, writePool: number, versions: string, serverSeconds = SERVER_SECONDS): MixContender {
   return {
     name: 'HAProxy + PgBouncer',
     setup: `${versions}; the application picks: reads → HAProxy read port (knex pool ${readPool}), writes → PgBouncer transaction mode (knex pool ${writePool})`,
     async open() {
       const reads = knex({ client: 'pg', connection: url(readPort, cluster.primary.database), pool: { min: 0, max: readPool } });
       const writes = knex({ client: 'pg', connection: url(writePort, cluster.primary.database), pool: { min: 0, max: writePool } });
-      return { ...ops(reads, writes), close: async () => { await Promise.all([reads.destroy(), writes.destroy()]); } };
+      return { ...ops(reads, writes, serverSeconds), close: async () => { await Promise.all([reads.destroy(), writes.destroy()]); } };
     },
   };
 }

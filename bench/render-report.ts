@@ -1,14 +1,17 @@
 import type { BenchRun } from './bench-run';
-import type { MixResult } from './mix-bench';
+import { KNEX_REPLICA, SPLIT_ONE } from './overhead-bench';
+import { ms, ops, pct, queryLabel, ratio } from './render-format';
+import { capLimit } from './capped-capacity-bench';
+import { primaryReduction, renderMix, share } from './render-mix';
+import { renderOverhead } from './render-overhead';
 import { cell, renderValue } from './render-value';
+import { renderWriteRead } from './render-write-read';
 
 /** Target of the overhead section: split-knex's throughput at least 97% of plain knex's. */
 export const OVERHEAD_TARGET = 0.97;
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const ratio = (x: number) => `${x.toFixed(3)}×`;
-const ms = (x: number) => (Number.isFinite(x) ? (x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '–');
-const ops = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+/** Targets of issue 14, reported (never asserted): write-then-read default ≥ 0.95× knex → primary; capped default ≥ 0.95× sticky none. */
+export const WRITE_READ_TARGET = 0.95;
 
 /**
  * The markdown report of one run (bench/results/latest.md): machine and versions, the
@@ -31,104 +34,50 @@ export function renderReport(run: BenchRun): string {
   out.push(`| Command | \`${run.command}\` |`, '');
   out.push(...headline(run), '');
   if (run.failures.length > 0) out.push('**Sections that failed:**', '', ...run.failures.map((f) => `- ${f}`), '');
-  out.push(...overheadSection(run), '', ...mixSections(run), '', ...otherSections(run), '');
+  out.push(...renderOverhead(run), '', ...renderWriteRead(run), '', ...renderMix(run), '', ...otherSections(run), '');
   out.push('![split-knex benchmark chart](latest.svg)', '');
   return out.join('\n');
 }
 
 function headline(run: BenchRun): string[] {
   const lines = ['## Headline', ''];
-  const rows = run.overhead?.rows ?? [];
-  if (rows.length > 0) {
-    const worst = Math.min(...rows.map((r) => r.splitVsKnex));
-    const met = worst >= OVERHEAD_TARGET;
-    lines.push(`- **Overhead** (split-knex vs plain knex on the same replica, throughput): ${rows.map((r) => `${label(r.query)} c=${r.concurrency} ${ratio(r.splitVsKnex)}`).join(', ')}. ` +
-      `Target "within 3%": **${met ? 'met' : `not met`}** (worst ${ratio(worst)}).` +
-      (run.hotPath === undefined ? '' : ` With the driver stubbed out, split-knex adds ${run.hotPath.addedUs.toFixed(1)} µs of CPU per statement to knex's ${run.hotPath.knexUs.toFixed(1)} µs (see section 1).`));
+  const o = run.overhead;
+  if (o !== undefined && o.rows.length > 0) {
+    const worst = Math.min(...o.rows.map((r) => r.splitVsKnex));
+    const label = (id: string) => o.contenders.find((c) => c.id === id)?.label ?? id;
+    const perId = (id: string) => o.rows.map((r) => `${queryLabel(r.query)} c=${r.concurrency} ${ratio(r.results[id]?.vsKnex ?? NaN)} / ${ratio(r.results[id]?.vsPrimary ?? NaN)}`).join(', ');
+    lines.push(`- **Overhead** (throughput vs ${label(KNEX_REPLICA)} / vs knex → primary): ${label(SPLIT_ONE)}: ${perId(SPLIT_ONE)}. ` +
+      `Target "within 3% of knex on the same replica": **${worst >= OVERHEAD_TARGET ? 'met' : 'not met'}** (worst ${ratio(worst)}).` +
+      (o.rows[0]?.results['split-2'] === undefined ? '' : ` split-knex, 2 replicas: ${perId('split-2')}.`) +
+      (run.hotPath === undefined ? '' : ` With the driver stubbed out, split-knex adds ${run.hotPath.addedUs.toFixed(1)} µs of CPU per statement to knex's ${run.hotPath.knexUs.toFixed(1)} µs.`));
   }
-  const mix = run.mix;
+  const w = run.writeRead;
+  if (w !== undefined) {
+    lines.push(`- **Write then read** (insert, then select it by id; vs ${w.baseline}, stale reads): ${w.contenders.filter((n) => n !== w.baseline).map((n) =>
+      `${n} ${w.rows.map((r) => `c=${r.concurrency} ${ratio(r.results[n]?.vsPrimary ?? NaN)} (${r.results[n]?.stale ?? 0} stale)`).join(', ')}`).join('; ')}. ` +
+      `Target for the default config ≥ ${WRITE_READ_TARGET}× with 0 stale: **${w.rows.every((r) => (r.results[w.contenders[1]!]?.vsPrimary ?? 0) >= WRITE_READ_TARGET && r.results[w.contenders[1]!]?.stale === 0) ? 'met' : 'not met'}**.`);
+  }
+  const mix = run.capped ?? run.mix;
   if (mix !== undefined) {
     const base = mix.results.find((r) => r.name === mix.baseline);
     const split = mix.results.find((r) => r.name === mix.split);
-    if (base !== undefined && split !== undefined && base.throughput > 0) {
-      lines.push(`- **Capacity** (90/10 mix, ${mix.options.concurrency} workers, pool ${mix.poolPerNode} per node): ${mix.split} ${ops(split.throughput)} ops/s vs ${mix.baseline} ${ops(base.throughput)} ops/s = ` +
-        `**${(split.throughput / base.throughput).toFixed(2)}×**; the primary served ${pct(share(split, 'primary'))} of statements (server counters), a load reduction of ${pct(primaryReduction(split, base))} per operation.`);
+    const where = run.capped !== undefined ? `nodes capped at ${run.capped.caps.fraction} core each` : 'pg_sleep(0.003) per statement';
+    const hostBound = run.capped === undefined ? [] : mix.results.filter((r) => capLimit(r.observed ?? []) === 'host');
+    if (hostBound.length > 0) lines.push(`- **Capped capacity was host-bound** for ${hostBound.map((r) => r.name).join(', ')} (no node throttled in 80% of periods, host ≥ 1.8 cores busy: the machine, not the quotas, was the limit): the capacity ratios below are not valid; rerun on a quiet machine.`);
+    if (base !== undefined && base.throughput > 0) {
+      lines.push(`- **Capacity** (90/10 mix, ${where}, ${mix.options.concurrency} workers, ratio to ${mix.baseline} ${ops(base.throughput)} ops/s, stale read-your-writes): ` +
+        `${mix.results.filter((r) => r !== base).map((r) => `${r.name} **${(r.throughput / base.throughput).toFixed(2)}×** (${r.ryw.stale}/${r.ryw.pairs} stale)`).join('; ')}.` +
+        (split === undefined ? '' : ` ${mix.split}: the primary served ${pct(share(split, 'primary'))} of statements (server counters), a load reduction of ${pct(primaryReduction(split, base))} per operation.`));
     }
-    const others = mix.results.filter((r) => r !== base && r !== split);
-    if (split !== undefined && others.length > 0) {
-      lines.push(`- **Against the alternatives** (same mix): ${others.map((r) => `${r.name} ${ops(r.throughput)} ops/s (${(r.throughput / split.throughput).toFixed(2)}× of ${mix.split}), stale reads ${r.ryw.stale}/${r.ryw.pairs}`).join('; ')}; ${mix.split}: stale reads ${split.ryw.stale}/${split.ryw.pairs}.`);
+    const none = mix.results.find((r) => r.name === 'split-knex (sticky: none)');
+    if (run.capped !== undefined && split !== undefined && none !== undefined && none.throughput > 0) {
+      const proxies = mix.results.filter((r) => r !== base && r !== split && r !== none);
+      const ahead = proxies.every((p) => split.throughput > p.throughput);
+      lines.push(`- Capped target (default ≥ ${WRITE_READ_TARGET}× of sticky none, ahead of every proxy, 0 stale): ${(split.throughput / none.throughput).toFixed(2)}× of sticky none, ${ahead ? 'ahead of' : 'not ahead of'} every proxy, ${split.ryw.stale} stale: **${split.throughput / none.throughput >= WRITE_READ_TARGET && ahead && split.ryw.stale === 0 ? 'met' : 'not met'}**.`);
     }
   }
+  if (run.cappedSkipped !== undefined) lines.push(`- Capped capacity not run: ${run.cappedSkipped} (the pg_sleep mix ran instead).`);
   for (const p of run.proxies.filter((x) => x.status === 'skipped')) lines.push(`- ${p.name} was skipped: ${p.note}`);
-  return lines;
-}
-
-const label = (q: string) => (q === 'point' ? 'point SELECT' : '10-row SELECT');
-
-function overheadSection(run: BenchRun): string[] {
-  const o = run.overhead;
-  const lines = ['## 1. Overhead: split-knex vs plain knex vs pg.Pool, same replica', ''];
-  if (o === undefined) return [...lines, '_Not measured in this run (see failures above)._'];
-  lines.push(`All three read from the same replica with the same pool size (${o.options.poolSize}) and the same SQL text, each in its own process (sharing one process makes knex's query compiler polymorphic and slows whichever contender the JIT met second); split-knex is configured with that replica only and routed ${pct(o.routedToReplica)} of its statements there. ` +
-    `${o.options.rounds} rounds of ${o.options.sliceMs} ms per contender after ${o.options.warmupMs} ms of warm-up, contenders in rotating order; throughput is the median over rounds, ratios the median of per-round ratios, latencies over every operation.`, '');
-  lines.push('| query | concurrency | pg.Pool ops/s | knex ops/s | split-knex ops/s | **split-knex / knex** | knex / pg.Pool | split-knex / pg.Pool | p50 / p99 ms pg.Pool | p50 / p99 ms knex | p50 / p99 ms split-knex | client CPU µs/op pg / knex / split | per-round split/knex |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const r of o.rows) {
-    const res = r.results;
-    lines.push(`| ${label(r.query)} | ${r.concurrency} | ${ops(res['pg.Pool'].throughput)} | ${ops(res.knex.throughput)} | ${ops(res['split-knex'].throughput)} | **${ratio(r.splitVsKnex)}** | ${ratio(r.knexVsPg)} | ${ratio(r.splitVsPg)} | ` +
-      `${ms(res['pg.Pool'].latency.p50)} / ${ms(res['pg.Pool'].latency.p99)} | ${ms(res.knex.latency.p50)} / ${ms(res.knex.latency.p99)} | ${ms(res['split-knex'].latency.p50)} / ${ms(res['split-knex'].latency.p99)} | ${ops(res['pg.Pool'].cpuUsPerOp)} / ${ops(res.knex.cpuUsPerOp)} / ${ops(res['split-knex'].cpuUsPerOp)} | ${r.roundRatios.map((x) => x.toFixed(2)).join(' ')} |`);
-  }
-  const errs = o.rows.flatMap((r) => Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => `${k} ${label(r.query)} c=${r.concurrency}: ${v.errors} errors (${v.firstError})`));
-  if (errs.length > 0) lines.push('', ...errs.map((e) => `- ${e}`));
-  const h = run.hotPath;
-  if (h !== undefined) {
-    lines.push('', '### Where split-knex\'s time goes (driver stubbed: no network, no server)', '');
-    lines.push(`Two processes run sequential point SELECTs whose pool connections are stubs answering on the next event-loop turn, so only JavaScript is measured: plain knex costs **${h.knexUs.toFixed(1)} µs** of CPU per statement, ` +
-      `split-knex **${h.splitUs.toFixed(1)} µs** (adds **${h.addedUs.toFixed(1)} µs**). ` +
-      'Each piece of the path, timed alone in those processes (µs per call):', '');
-    lines.push('| step | µs |', '| --- | ---: |', ...h.steps.map((s) => `| ${s.step.replace(/^ +/, '↳ ')} | ${s.us.toFixed(2)} |`));
-  }
-  return lines;
-}
-
-function share(r: MixResult, node: string): number {
-  const total = Object.values(r.serverCounts).reduce((a, b) => a + b, 0);
-  return total === 0 ? 0 : (r.serverCounts[node] ?? 0) / total;
-}
-
-// Primary transactions per completed operation, against the baseline's.
-function primaryReduction(r: MixResult, base: MixResult): number {
-  const per = (x: MixResult) => (x.ops === 0 ? NaN : (x.serverCounts['primary'] ?? 0) / x.ops);
-  return 1 - per(r) / per(base);
-}
-
-function mixSections(run: BenchRun): string[] {
-  const mix = run.mix;
-  const lines = ['## 2. Capacity: a 90/10 read-heavy mix where each node\'s pool is the bottleneck', ''];
-  if (mix === undefined) return [...lines, '_Not measured in this run (see failures above)._'];
-  const nodes = [...new Set(mix.results.flatMap((r) => Object.keys(r.serverCounts)))].sort((a, b) => (a === 'primary' ? -1 : b === 'primary' ? 1 : a.localeCompare(b)));
-  const base = mix.results.find((r) => r.name === mix.baseline);
-  lines.push(`Every statement spends ${mix.options.writeShare === 0.1 ? 'about 3 ms' : 'a few ms'} on the server (\`pg_sleep(0.003)\` in each read and write: server time that is not this machine's CPU, as I/O or a bigger server would be; all three PostgreSQL servers share these ${run.machine.cores} cores, so a CPU-bound statement could not show replica capacity here). ` +
-    `${mix.options.concurrency} closed-loop workers, ${pct(1 - mix.options.writeShare)} reads, the same seeded sequence for every contender, ${mix.options.rounds} interleaved rounds of ${mix.options.sliceMs} ms on fresh pools. ` +
-    `Node shares come from each server's \`pg_stat_database\` transaction counters (so they include split-knex's own health and position queries); split-knex's own counters are shown too.`, '');
-  lines.push(`| contender | ops/s | vs ${mix.baseline} | p50 ms | p99 ms | ${nodes.map((n) => `${n} share`).join(' | ')} | primary load reduction | errors |`);
-  lines.push(`| --- | ---: | ---: | ---: | ---: | ${nodes.map(() => '---:').join(' | ')} | ---: | ---: |`);
-  for (const r of mix.results) {
-    const vs = base !== undefined && base.throughput > 0 ? `${(r.throughput / base.throughput).toFixed(2)}×` : '–';
-    const red = base !== undefined && r !== base ? pct(primaryReduction(r, base)) : '–';
-    lines.push(`| ${r.name} | ${ops(r.throughput)} | ${vs} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${nodes.map((n) => pct(share(r, n))).join(' | ')} | ${red} | ${r.errors}${r.firstError === undefined ? '' : ` (${cell(r.firstError)})`} |`);
-  }
-  for (const r of mix.results.filter((x) => x.ownCounts !== undefined)) {
-    const own = r.ownCounts!;
-    const total = Object.values(own).reduce((a, b) => a + b, 0);
-    lines.push('', `${r.name}, by its own \`stats()\`: ${Object.entries(own).map(([k, v]) => `${k} ${v} (${pct(total === 0 ? 0 : v / total)})`).join(', ')}` +
-      `; reads sent to the primary by cause: ${Object.entries(r.primaryReads ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`);
-  }
-  lines.push('', '## 3. Against proxies: the same mix, and stale read-your-writes', '');
-  lines.push('Beside the load, one more worker per contender writes a row and immediately reads it back through the contender\'s read path; a read that does not return the value just written is stale.', '');
-  lines.push('| contender | how it is deployed | ops/s | p50 ms | p99 ms | stale reads / write-then-read pairs |', '| --- | --- | ---: | ---: | ---: | ---: |');
-  for (const r of mix.results) lines.push(`| ${r.name} | ${cell(r.setup)} | ${ops(r.throughput)} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${r.ryw.stale} / ${r.ryw.pairs} |`);
-  for (const p of run.proxies.filter((x) => x.status === 'skipped')) lines.push('', `- **${p.name} skipped:** ${p.note}`);
   return lines;
 }
 

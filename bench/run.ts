@@ -6,6 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { startCluster, type Cluster } from '../test/support/cluster';
 import type { BenchRun, ProxyStatus } from './bench-run';
+import { benchCappedCapacity } from './capped-capacity-bench';
+import { capsUnavailable } from './cpu-caps';
 import { benchHotPath } from './hot-path-bench';
 import { machineInfo } from './machine-info';
 import { benchMix } from './mix-bench';
@@ -15,14 +17,25 @@ import { benchOverhead } from './overhead-bench';
 import { ensureProxyBinaries, startHaproxy, startPgBouncer, startPgpool, type ProxyDaemon } from './proxies/proxy-daemons';
 import { renderChart } from './render-chart';
 import { renderReport } from './render-report';
+import { benchWriteRead } from './write-read-bench';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
+// BENCH_ONLY=overhead,hot-path,write-read,capacity,others runs only the sections named (for
+// rerunning one section when the machine is quiet); the report marks the others as not run.
+const ONLY = process.env['BENCH_ONLY']?.split(',').map((x) => x.trim()).filter(Boolean);
+const wants = (name: string) => ONLY === undefined || ONLY.includes(name);
 const began = Date.now();
 const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${m}\n`);
 
-const OVERHEAD = { rounds: QUICK ? 2 : 6, sliceMs: QUICK ? 300 : 800, warmupMs: QUICK ? 200 : 500, poolSize: 16 };
+const OVERHEAD = { rounds: QUICK ? 2 : 5, sliceMs: QUICK ? 250 : 700, warmupMs: QUICK ? 200 : 400, poolSize: 16 };
+const WRITE_READ = { rounds: QUICK ? 2 : 4, sliceMs: QUICK ? 300 : 800, warmupMs: QUICK ? 200 : 300, poolSize: 16 };
 const POOL_PER_NODE = 4;
+// pg_sleep mix: only when CPU caps are unavailable.
 const MIX = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1000 : 2000, warmupMs: 300, concurrency: 32, writeShare: 0.1 };
+// Capped nodes: 0.25 core each (3 nodes = 0.75 core leaves the 2-core host room for the
+// client and the proxies), 8 connections per node as in the capacity study.
+const CAP = { fraction: 0.25, poolPerNode: 8 };
+const CAPPED = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1500 : 3000, warmupMs: 500, concurrency: 16, writeShare: 0.1, rows: 10_000 };
 const BASELINE = 'knex → primary';
 const SPLIT = 'split-knex (default config)';
 
@@ -39,27 +52,51 @@ async function main(): Promise<void> {
   try {
     const machine = await machineInfo(cluster);
     log(`cluster up: ${cluster.nodes.map((n) => `${n.name}:${n.port}`).join(' ')}, PostgreSQL ${machine.postgres}, load ${machine.loadAtStart.toFixed(2)}`);
-    run = { startedAt, seconds: 0, command: 'npm run bench', machine, loadAtEnd: 0, proxies, others: [], failures };
+    const command = `${QUICK ? 'BENCH_QUICK=1 ' : ''}${ONLY === undefined ? '' : `BENCH_ONLY=${ONLY.join(',')} `}npm run bench`;
+    run = { startedAt, seconds: 0, command, machine, loadAtEnd: 0, proxies, others: [], failures };
 
-    const overhead = await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log }));
+    const overhead = wants('overhead') ? await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log })) : undefined;
     if (overhead !== undefined) run.overhead = { ...overhead, options: OVERHEAD };
-    const hot = await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
+    const hot = !wants('hot-path') ? undefined : await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
     if (hot !== undefined) {
       run.hotPath = hot;
-      log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs per statement (driver stubbed)`);
+      log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs, 2 replicas ${hot.splitTwoUs?.toFixed(1)} µs, 2 with weight 0 ${hot.splitTwoWeight0Us?.toFixed(1)} µs per statement (driver stubbed)`);
     }
 
-    const contenders: MixContender[] = [
-      plainPrimary(cluster, POOL_PER_NODE),
-      splitKnexContender(cluster, POOL_PER_NODE, SPLIT),
-      splitKnexContender(cluster, POOL_PER_NODE, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }),
-      ...(await proxyContenders(cluster, daemons, proxies)),
-    ];
-    const mix = await section('mix', failures, () => benchMix(cluster, contenders, { ...MIX, log }));
-    if (mix !== undefined) run.mix = { results: mix, options: MIX, poolPerNode: POOL_PER_NODE, baseline: BASELINE, split: SPLIT };
+    const wr = !wants('write-read') ? undefined : await section('write-then-read', failures, () => benchWriteRead(cluster, { ...WRITE_READ, log }));
+    if (wr !== undefined) run.writeRead = { ...wr, options: WRITE_READ };
+
+    const noCaps = capsUnavailable(cluster);
+    if (wants('capacity') && noCaps === undefined) {
+      const p = CAP.poolPerNode;
+      const contenders: MixContender[] = [
+        plainPrimary(cluster, p, 0),
+        splitKnexContender(cluster, p, SPLIT, {}, 0),
+        splitKnexContender(cluster, p, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }, 0),
+        ...(await proxyContenders(cluster, daemons, proxies, p, 0)),
+      ];
+      const capped = await section('capped capacity', failures, () => benchCappedCapacity(cluster, contenders, { ...CAPPED, fraction: CAP.fraction, log }));
+      if (capped !== undefined) {
+        const { results, ...caps } = capped;
+        run.capped = { results, caps, options: CAPPED, poolPerNode: p, baseline: BASELINE, split: SPLIT };
+      }
+    } else if (wants('capacity')) {
+      // No per-node CPU caps here: show what replicas add with server time that is not this
+      // machine's CPU instead (pg_sleep in every statement).
+      run.cappedSkipped = noCaps;
+      log(`capped capacity skipped: ${noCaps}; running the pg_sleep mix instead`);
+      const contenders: MixContender[] = [
+        plainPrimary(cluster, POOL_PER_NODE),
+        splitKnexContender(cluster, POOL_PER_NODE, SPLIT),
+        splitKnexContender(cluster, POOL_PER_NODE, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }),
+        ...(await proxyContenders(cluster, daemons, proxies, POOL_PER_NODE)),
+      ];
+      const mix = await section('mix', failures, () => benchMix(cluster, contenders, { ...MIX, log }));
+      if (mix !== undefined) run.mix = { results: mix, options: MIX, poolPerNode: POOL_PER_NODE, baseline: BASELINE, split: SPLIT };
+    }
     await Promise.all(daemons.splice(0).map((d) => d.stop().catch(() => undefined)));
 
-    run.others = await runOtherBenches(cluster, log);
+    if (wants('others')) run.others = await runOtherBenches(cluster, log);
   } finally {
     await Promise.all(daemons.map((d) => d.stop().catch(() => undefined)));
     await cluster.destroy();
@@ -90,7 +127,7 @@ async function section<T>(name: string, failures: string[], fn: () => Promise<T>
 // pgpool-II (load balancing) and HAProxy's read port + PgBouncer for writes: installed from
 // Debian's packages when absent, started as the postgres user on loopback, skipped with a
 // message when that is impossible.
-async function proxyContenders(cluster: Cluster, daemons: ProxyDaemon[], proxies: ProxyStatus[]): Promise<MixContender[]> {
+async function proxyContenders(cluster: Cluster, daemons: ProxyDaemon[], proxies: ProxyStatus[], poolPerNode: number, serverSeconds?: number): Promise<MixContender[]> {
   const out: MixContender[] = [];
   const missing = await ensureProxyBinaries(log);
   const start = async (name: ProxyStatus['name'], key: keyof typeof missing, fn: () => Promise<ProxyDaemon>): Promise<ProxyDaemon | undefined> => {
@@ -112,13 +149,13 @@ async function proxyContenders(cluster: Cluster, daemons: ProxyDaemon[], proxies
       return undefined;
     }
   };
-  // 3 nodes × the per-node pool, as split-knex has: 12 client connections, 16 children leave room.
-  const pgpool = await start('pgpool-II', 'pgpool', () => startPgpool(cluster, 16));
-  if (pgpool !== undefined) out.push(pgpoolContender(cluster, pgpool.port, POOL_PER_NODE * 3, pgpool.version));
+  // 3 nodes × the per-node pool, as split-knex has; 4 more pgpool children leave room.
+  const pgpool = await start('pgpool-II', 'pgpool', () => startPgpool(cluster, poolPerNode * 3 + 4));
+  if (pgpool !== undefined) out.push(pgpoolContender(cluster, pgpool.port, poolPerNode * 3, pgpool.version, serverSeconds));
   const haproxy = await start('HAProxy', 'haproxy', () => startHaproxy(cluster));
-  const bouncer = await start('PgBouncer', 'pgbouncer', () => startPgBouncer(cluster, POOL_PER_NODE));
+  const bouncer = await start('PgBouncer', 'pgbouncer', () => startPgBouncer(cluster, poolPerNode));
   if (haproxy !== undefined && bouncer !== undefined) {
-    out.push(haproxyPgBouncerContender(cluster, haproxy.port, bouncer.port, POOL_PER_NODE * 2, POOL_PER_NODE, `${haproxy.version.split(' - ')[0]}; ${bouncer.version}`));
+    out.push(haproxyPgBouncerContender(cluster, haproxy.port, bouncer.port, poolPerNode * 2, poolPerNode, `${haproxy.version.split(' - ')[0]}; ${bouncer.version}`, serverSeconds));
   }
   return out;
 }

@@ -1,6 +1,20 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 
+/** How a worker builds its one contender. */
+export interface WorkerInit {
+  contender: 'pg.Pool' | 'knex' | 'split-knex';
+  /** pg.Pool and knex: the one server they use; split-knex: the primary. */
+  url: string;
+  /** split-knex only: its replicas (a weight of 0 takes no reads unless named). */
+  replicas?: Array<{ name: string; url: string; weight?: number }>;
+  /** split-knex only: more of its config (e.g. `{ sticky: { mode: 'none' } }`), plain JSON. */
+  config?: Record<string, unknown>;
+  poolSize: number;
+  /** Stub the pools' driver connections (hot-path section). */
+  stub?: boolean;
+}
+
 /** A benchmark worker process: one contender per process, driven by messages. */
 export interface WorkerHandle {
   call<T>(command: Record<string, unknown>): Promise<T>;
@@ -14,11 +28,12 @@ export interface WorkerHandle {
  * whichever contender the JIT met second) when knex and split-knex share a process.
  *
  * @example
- * const w = await spawnWorker({ contender: 'knex', replicaUrl, primaryUrl, poolSize: 16 });
+ * const w = await spawnWorker({ contender: 'knex', url: replicaUrl, poolSize: 16 });
  * const slice = await w.call({ cmd: 'slice', query: 'point', concurrency: 1, durationMs: 800 });
  */
-export async function spawnWorker(init: Record<string, unknown>): Promise<WorkerHandle> {
-  const child: ChildProcess = fork(path.join(__dirname, 'bench-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function spawnWorker(init: WorkerInit, options: { execArgv?: string[] } = {}): Promise<WorkerHandle> {
+  const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
+  const child: ChildProcess = fork(path.join(__dirname, 'bench-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   let pending: { resolve(v: unknown): void; reject(e: Error): void } | undefined;
   child.on('message', (m: { ok: boolean; value?: unknown; error?: string }) => {
     const p = pending;
