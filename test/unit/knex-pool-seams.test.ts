@@ -42,7 +42,7 @@ describe('knex pool, transaction and builder seams', () => {
   });
 
   it('a transaction resolves through _resolver, which knex calls only after COMMIT succeeded', () => {
-    const source = TransactionPG.prototype.query.toString();
+    const source = (TransactionPG.prototype as unknown as { query(): unknown }).query.toString();
     expect(source).to.match(/status === 1[\s\S]*this\._resolver\(value\)/);
     expect(TransactionPG.prototype.commit.toString()).to.match(/COMMIT;/);
   });
