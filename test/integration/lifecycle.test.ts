@@ -17,19 +17,21 @@ const backendsOf = async (applicationName: string): Promise<Array<{ port: number
   return out;
 };
 
-// Runs a child process (tsx, like the tests) and resolves with its exit code, or 'hung'.
-function runChild(script: string, env: Record<string, string>, graceMs: number): Promise<number | 'hung'> {
+// Runs a child process (tsx, like the tests) and resolves with its exit code (or 'hung') and its stderr.
+function runChild(script: string, graceMs: number): Promise<{ code: number | 'hung'; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], cwd: path.resolve(__dirname, '../..'),
+      stdio: ['ignore', 'ignore', 'pipe'], cwd: path.resolve(__dirname, '../..'),
     });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      resolve('hung');
+      resolve({ code: 'hung', stderr });
     }, graceMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve(code ?? -1);
+      resolve({ code: code ?? -1, stderr });
     });
   });
 }
@@ -43,7 +45,7 @@ describe('lifecycle: created → running → destroyed → initialize()', () => 
     const db = makeDb({
       connection: () => { calls++; return { connectionString: cluster.primary.url }; },
       lag: { pollIntervalMs: 5 },
-      health: { intervalMs: 5 },
+      health: { intervalMs: 10 },
     });
     await new Promise((r) => setTimeout(r, 150));
     expect(calls).to.equal(0);
@@ -64,7 +66,7 @@ describe('lifecycle: created → running → destroyed → initialize()', () => 
   });
 
   it('background work uses one dedicated connection per node, never the application pool', async () => {
-    const db = makeDb({ lag: { pollIntervalMs: 5 }, health: { intervalMs: 5 } });
+    const db = makeDb({ lag: { pollIntervalMs: 5 }, health: { intervalMs: 10 } });
     await db.ready();
     await new Promise((r) => setTimeout(r, 100));
     const bg = await backendsOf('split-knex background');
@@ -78,7 +80,7 @@ describe('lifecycle: created → running → destroyed → initialize()', () => 
   it('pooled-session behaviour is as with plain knex: advisory lock then unlock, 100 of 100 on the same session', async () => {
     const cluster = getTestCluster();
     // Background work as busy as it gets, on the primary's pool it used to borrow from.
-    const db = makeDb({ pool: { min: 0, max: 4 }, lag: { pollIntervalMs: 1 }, health: { intervalMs: 5 }, catalog: { refreshMs: 50 } });
+    const db = makeDb({ pool: { min: 0, max: 4 }, lag: { pollIntervalMs: 1 }, health: { intervalMs: 10 }, catalog: { refreshMs: 50 } });
     await db.ready();
     let same = 0;
     for (let i = 0; i < 100; i++) {
@@ -128,30 +130,36 @@ describe('lifecycle: created → running → destroyed → initialize()', () => 
   it('20 processes that call destroy() 0–10 ms after splitKnex() (half of them after starting work) all exit on their own', async function () {
     this.timeout(120_000);
     const cluster = getTestCluster();
-    const config = JSON.stringify(splitConfigFor(cluster, { health: { intervalMs: 5, timeoutMs: 2000 }, lag: { pollIntervalMs: 1 } }));
+    const config = JSON.stringify(splitConfigFor(cluster, { health: { intervalMs: 10, timeoutMs: 2000 }, lag: { pollIntervalMs: 1 } }));
     const script = (start: boolean, delay: number) => `
       const { splitKnex } = require('./lib');
       const db = splitKnex(${config});
       ${start ? 'db.ready().catch(() => {}); db.raw("select 1").catch(() => {});' : ''}
       setTimeout(() => { db.destroy().catch((e) => { console.error(e); process.exitCode = 3; }); }, ${delay});`;
-    const runs: Array<Promise<number | 'hung'>> = [];
-    for (let i = 0; i < 20; i++) runs.push(runChild(script(i % 2 === 1, i % 11), {}, 30_000));
-    const codes = await Promise.all(runs);
-    expect(codes).to.deep.equal(Array(20).fill(0));
+    const runs: Array<Promise<{ code: number | 'hung'; stderr: string }>> = [];
+    for (let i = 0; i < 20; i++) runs.push(runChild(script(i % 2 === 1, i % 11), 30_000));
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.code), results.map((r) => r.stderr).filter((e) => e !== '').join('\n---\n').slice(0, 2000)).to.deep.equal(Array(20).fill(0));
   });
 });
 
 describe('a connection provider is called where knex calls it', () => {
-  async function count(make: (connection: () => unknown) => { raw(sql: string): Promise<unknown>; destroy(): Promise<void> }, expiring: boolean): Promise<number> {
+  // A provider whose results expire when the test says so (a token rotated mid-run), or never.
+  async function count(make: (connection: () => unknown) => { raw(sql: string): Promise<unknown>; destroy(): Promise<void> }, rotate: boolean): Promise<number> {
     const url = getTestCluster().primary.url;
     let calls = 0;
+    let generation = 0;
     const provider = () => {
       calls++;
-      return expiring ? { connectionString: url, expirationChecker: () => true } : { connectionString: url };
+      const issued = generation;
+      return rotate ? { connectionString: url, expirationChecker: () => issued < generation } : { connectionString: url };
     };
     const db = make(provider);
     try {
-      for (let i = 0; i < 20; i++) await db.raw('select 1');
+      for (let i = 0; i < 20; i++) {
+        if (i === 10) generation++;
+        await db.raw('select 1');
+      }
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       await db.destroy();
@@ -159,18 +167,19 @@ describe('a connection provider is called where knex calls it', () => {
     return calls;
   }
 
-  for (const expiring of [false, true]) {
-    it(`no more often than plain knex (${expiring ? 'a provider whose results always expire' : 'a provider without expiry'})`, async () => {
-      const plain = await count((connection) => knex({ client: 'pg', connection: connection as never, pool: { min: 0, max: 4 } }), expiring);
+  for (const rotate of [false, true]) {
+    it(`no more often than plain knex (${rotate ? 'a provider whose result expires mid-run' : 'a provider without expiry'})`, async () => {
+      const plain = await count((connection) => knex({ client: 'pg', connection: connection as never, pool: { min: 0, max: 4 } }), rotate);
       const split = await count((connection) => {
         const db = splitKnex({
           client: 'pg', connection: connection as never, pool: { min: 0, max: 4 }, log: QUIET,
           // Replicas have URLs: the primary's provider is what is counted, with every query on the primary.
           replicas: getTestCluster().replicas.map((r) => ({ name: r.name, connection: r.url })),
-          lag: { pollIntervalMs: 1 }, health: { intervalMs: 5 },
+          lag: { pollIntervalMs: 1 }, health: { intervalMs: 10 },
         });
         return { raw: (sql) => db.primary.raw(sql), destroy: () => db.destroy() };
-      }, expiring);
+      }, rotate);
+      expect(plain).to.equal(rotate ? 2 : 1);
       expect(split).to.be.at.most(plain);
       expect(split).to.be.at.least(1);
     });
