@@ -78,7 +78,12 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     const node = decision.node;
     this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
     const work = Promise.resolve(cb(this, params));
-    return cb === RUN ? work : untilConnectionEnds(work, connection, node.name);
+    // A failed attempt drops the connection (as knex's runner does): knex's stream() then
+    // emits the error on the stream, and the pool gets the connection back once.
+    return (cb === RUN ? work : untilConnectionEnds(work, connection, node.name)).catch((err: unknown) => {
+      this.connection = undefined;
+      throw err;
+    });
   }
 
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
