@@ -95,7 +95,10 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   });
 
   const db = makeKnex(facadeClient) as unknown as SplitKnex;
-  const links = new BackgroundLinks(nodes.map((node) => [node, node.resolver] as const), { timeoutMs: connections.health.timeoutMs });
+  const links = new BackgroundLinks(nodes.map((node) => [node, node.resolver] as const), {
+    timeoutMs: connections.health.timeoutMs,
+    searchPath: n.knexConfig.searchPath,
+  });
   let pipeline: Pipeline | undefined;
   const ctx: SubsystemContext = {
     config: n, nodes, primary, replicas, router, classifier, scope, links,

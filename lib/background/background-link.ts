@@ -38,6 +38,11 @@ export interface BackgroundLinkOptions {
   createClient?: LinkClientFactory;
   /** A connect failed (the settings may have expired: the next connect resolves them again). */
   onConnectFailed?: () => void;
+  /**
+   * SQL run once on each new connection before any other (the `search_path` knex sets on its
+   * pool's connections, so names resolve in the background as in the application).
+   */
+  initSql?: string;
 }
 
 /** A link's counters for `stats().background`. */
@@ -71,6 +76,8 @@ export class BackgroundLink implements Queryable {
   private connects = 0;
   private queries = 0;
   private failures = 0;
+  // Queries run one after another: node-postgres deprecates queueing on one client.
+  private tail: Promise<unknown> = Promise.resolve();
   private readonly createClient: LinkClientFactory;
 
   constructor(private readonly options: BackgroundLinkOptions) {
@@ -78,7 +85,13 @@ export class BackgroundLink implements Queryable {
   }
 
   /** Runs `sql` within the timeout. A kept connection the server dropped is replaced once. */
-  async query(sql: string, params?: unknown[], timeoutMs = this.options.timeoutMs): Promise<QueryRows> {
+  query(sql: string, params?: unknown[], timeoutMs = this.options.timeoutMs): Promise<QueryRows> {
+    const run = this.tail.then(() => this.queryNow(sql, params, timeoutMs));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async queryNow(sql: string, params: unknown[] | undefined, timeoutMs: number): Promise<QueryRows> {
     this.queries++;
     const deadline = { expired: false };
     let timer: NodeJS.Timeout | undefined;
@@ -136,6 +149,7 @@ export class BackgroundLink implements Queryable {
       this.connecting = { client, done: attempt };
       try {
         await client.connect();
+        if (this.options.initSql !== undefined) await client.query(this.options.initSql);
       } catch (err) {
         client.end().catch(() => undefined);
         this.options.onConnectFailed?.();

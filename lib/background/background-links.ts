@@ -2,11 +2,26 @@ import type { Node } from '../route/node';
 import { BackgroundLink, type LinkClientFactory, type LinkStats } from './background-link';
 import type { ConnectionResolver } from './connection-resolver';
 
+/**
+ * The `set search_path` statement knex runs on a new pooled connection for a `searchPath`
+ * config (knex's PostgreSQL client quotes each schema name), or undefined without one.
+ *
+ * @example
+ * searchPathSql(['app', 'public']) // 'set search_path to "app","public"'
+ */
+export function searchPathSql(searchPath: unknown): string | undefined {
+  if (searchPath === undefined || searchPath === null || searchPath === '') return undefined;
+  const parts = Array.isArray(searchPath) ? searchPath.map(String) : [String(searchPath)];
+  return `set search_path to ${parts.map((p) => `"${p.replace(/"/g, '""')}"`).join(',')}`;
+}
+
 /** Options of {@link BackgroundLinks}. */
 export interface BackgroundLinksOptions {
   /** Bound on one background call (connect + query). */
   timeoutMs: number;
   createClient?: LinkClientFactory;
+  /** knex's `searchPath` config: set on each background connection as knex sets it on its pool's. */
+  searchPath?: unknown;
 }
 
 /**
@@ -29,6 +44,7 @@ export class BackgroundLinks {
         createClient: options.createClient,
         settings: () => resolver.forBackground(),
         onConnectFailed: () => resolver.invalidate(),
+        initSql: searchPathSql(options.searchPath),
       }));
     }
   }

@@ -95,6 +95,8 @@ export const cacheSubsystem: SubsystemFactory = (ctx) => {
       catalog.start();
       listener?.start();
     },
+    // db.ready(): the relation catalog loaded (or failed: stats() says which).
+    ready: () => catalog.load().catch(() => undefined),
     async stop() {
       replay.stop();
       inv.stop();

@@ -351,17 +351,14 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
 
   it('adds no wait to the first query: it runs while the catalog is still loading', async () => {
     const c = cluster();
-    // The primary's new connections take 3 s to hand over (the replicas' do not): the load is slow.
-    const slowPrimary = { min: 0, max: 4, afterCreate: (conn: unknown, done: (e: unknown, c: unknown) => void) => { setTimeout(() => done(null, conn), 3000); } };
-    const fast = { min: 0, max: 4, afterCreate: (conn: unknown, done: (e: unknown, c: unknown) => void) => done(null, conn) };
-    const db = makeDb({
-      sticky: { mode: 'none' }, pool: slowPrimary,
-      replicas: c.replicas.map((r) => ({ name: r.name, connection: r.url, pool: fast })),
-    });
+    // The primary's connection settings take 3 s to come (a slow credentials provider): the
+    // catalog's load, on the primary's background connection, waits for them; reads do not.
+    const slowPrimary = () => new Promise((resolve) => setTimeout(() => resolve({ connectionString: c.primary.url }), 3000));
+    const db = makeDb({ sticky: { mode: 'none' }, connection: slowPrimary });
     const [row] = (await db.raw(`select ${W}`)).rows;
     expect(row.standby).to.equal(true);
     expect(catalogOf(db).state).to.equal('loading');
-    // The load has begun now (it waits 3 s for its connection); reads still do not wait for it.
+    // The load has begun now (it waits for its connection); reads still do not wait for it.
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [again] = (await db.raw(`select ${W}`)).rows;
     expect(again.standby).to.equal(true);

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import knex, { type Knex } from 'knex';
 import * as pg from 'pg';
-import { splitKnex, type DoctorReport } from '../../lib';
+import { splitKnex, SplitKnexError, type DoctorReport } from '../../lib';
 import { getTestCluster, startCluster, type Cluster, type NodeInfo } from '../support/cluster';
 import { destroyAll, makeDb } from '../support/split-db';
 
@@ -245,7 +245,8 @@ describe('doctor connects with the credentials knex uses, under real password au
   const url = (n: NodeInfo, password = PASSWORD) => `postgres://doctor_app:${encodeURIComponent(password)}@127.0.0.1:${n.port}/${n.database}`;
   const obj = (n: NodeInfo) => ({ host: '127.0.0.1', port: n.port, database: n.database, user: 'doctor_app', password: PASSWORD });
   // Every way a knex `connection` can be given; `knex` says whether plain knex logs in with it.
-  const FORMS: Array<{ form: string; knex: boolean; connection: (n: NodeInfo) => unknown }> = [
+  // `rejected`: split-knex refuses the config outright (a key node-postgres would silently ignore).
+  const FORMS: Array<{ form: string; knex: boolean; rejected?: boolean; connection: (n: NodeInfo) => unknown }> = [
     { form: 'a URL holding the password', knex: true, connection: (n) => url(n) },
     { form: 'an object with user and password', knex: true, connection: obj },
     { form: 'an object whose connectionString holds the password', knex: true, connection: (n) => ({ connectionString: url(n) }) },
@@ -256,7 +257,7 @@ describe('doctor connects with the credentials knex uses, under real password au
     { form: 'an object whose password is an async function', knex: true, connection: (n) => ({ ...obj(n), password: async () => PASSWORD }) },
     { form: 'an object with ssl: false', knex: true, connection: (n) => ({ ...obj(n), ssl: false }) },
     { form: 'an object asking for ssl the server does not offer', knex: false, connection: (n) => ({ ...obj(n), ssl: { rejectUnauthorized: false } }) },
-    { form: 'an object spelling the user "username" (node-postgres reads only "user")', knex: false, connection: (n) => ({ host: '127.0.0.1', port: n.port, database: n.database, username: 'doctor_app', password: PASSWORD }) },
+    { form: 'an object spelling the user "username" (node-postgres reads only "user")', knex: false, rejected: true, connection: (n) => ({ host: '127.0.0.1', port: n.port, database: n.database, username: 'doctor_app', password: PASSWORD }) },
     { form: 'a URL with a wrong password', knex: false, connection: (n) => url(n, 'wrong-password') },
   ];
 
@@ -289,10 +290,15 @@ describe('doctor connects with the credentials knex uses, under real password au
     fs.rmSync(hbaDir, { recursive: true, force: true });
   });
 
-  for (const { form, knex: knexConnects, connection } of FORMS) {
-    it(`reaches every node as knex does with ${form}`, async () => {
+  for (const { form, knex: knexConnects, rejected, connection } of FORMS) {
+    it(`${rejected === true ? 'refuses the config (knex cannot log in either)' : 'reaches every node as knex does'} with ${form}`, async () => {
       const expected = await viaKnex(connection(pw.primary));
       expect(expected.user !== undefined, `plain knex: ${expected.error}`).to.equal(knexConnects);
+      if (rejected === true) {
+        expect(() => splitKnex({ client: 'pg', connection: connection(pw.primary) as never, log: quiet }))
+          .to.throw(SplitKnexError, /config key "connection\.username" is not a pg connection option/);
+        return;
+      }
       const db = splitKnex({
         client: 'pg', connection: connection(pw.primary) as never, replicas: [{ name: 'replica1', connection: connection(pw.replicas[0]!) as never }],
         pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000, log: quiet,
