@@ -353,7 +353,7 @@ describe('catalog-aware routing on a real primary + streaming replicas', functio
     const c = cluster();
     // The primary's connection settings take 3 s to come (a slow credentials provider): the
     // catalog's load, on the primary's background connection, waits for them; reads do not.
-    const slowPrimary = () => new Promise((resolve) => setTimeout(() => resolve({ connectionString: c.primary.url }), 3000));
+    const slowPrimary = () => new Promise<{ connectionString: string }>((resolve) => setTimeout(() => resolve({ connectionString: c.primary.url }), 3000));
     const db = makeDb({ sticky: { mode: 'none' }, connection: slowPrimary });
     const [row] = (await db.raw(`select ${W}`)).rows;
     expect(row.standby).to.equal(true);
