@@ -9,7 +9,7 @@ import type { NormalizedCacheConfig } from './cache-config';
 import type { CacheStore } from './cache-store';
 import type { CacheCounters } from './cache-stats';
 import { parseInvalidation, payloadHalves } from './invalidation-message';
-import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
+import { parseWalPosition, REACHABLE_INSERT_POSITION } from './lsn';
 import type { RelationCatalog } from './relation-catalog';
 import type { CacheEvent } from './result-cache';
 import { widerEffect, writeEffect, type WriteEffect } from './write-effect';
@@ -48,7 +48,7 @@ export class CacheInvalidator {
   /** Identifies this instance's notifications, so it ignores its own echo. */
   readonly origin = randomBytes(9).toString('base64url');
   /** Highest primary WAL position seen. */
-  lastLsn = 0;
+  lastLsn = 0n;
   /** Invalidations whose WAL position is not known yet: caching waits for them. */
   pending = 0;
   private readonly effectMemo = new LRUCache<string, WriteEffect>({ max: 1000 });
@@ -83,7 +83,7 @@ export class CacheInvalidator {
 
   /** A NOTIFY payload from the channel. */
   onRemote(payload: string): void {
-    const m = parseInvalidation(payload, parseLsn);
+    const m = parseInvalidation(payload, parseWalPosition);
     if (m === undefined || m.origin === this.origin) return;
     if (m.lsn > this.lastLsn) this.lastLsn = m.lsn;
     // A shared store already holds the sender's invalidation.
@@ -105,7 +105,7 @@ export class CacheInvalidator {
   private async invalidateOn(
     connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
   ): Promise<void> {
-    let lsn: number | undefined;
+    let lsn: bigint | undefined;
     try {
       lsn = await this.publish(connection, tags, ddl, position);
     } catch (err) {
@@ -135,22 +135,22 @@ export class CacheInvalidator {
 
   private async publish(
     connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
-  ): Promise<number> {
-    if (this.config.invalidation !== 'notify' && !this.config.lagGuard) return 0;
+  ): Promise<bigint> {
+    if (this.config.invalidation !== 'notify' && !this.config.lagGuard) return 0n;
     // Without NOTIFY, the write's shared position (read once for all write hooks) is enough.
     const text = this.config.invalidation !== 'notify' && position !== undefined
       ? String(await position())
       : String((await connection.query(this.config.invalidation === 'notify'
         ? NOTIFY_SQL : LSN_SQL, this.config.invalidation === 'notify'
         ? [this.config.channel, ...payloadHalves(this.origin, tags, ddl)] : undefined)).rows[0]?.lsn ?? '');
-    const lsn = parseLsn(text);
-    if (!Number.isFinite(lsn)) throw new Error(`unexpected WAL position ${text}`);
+    const lsn = parseWalPosition(text);
+    if (lsn === undefined) throw new Error(`unexpected WAL position ${text}`);
     if (lsn > this.lastLsn) this.lastLsn = lsn;
     return lsn;
   }
 
   /** Applies an invalidation to the store; `source` undefined: a repeat not counted again. */
-  async apply(tags: readonly string[] | undefined, lsn: number, ddl: boolean, source: 'local' | 'remote' | undefined): Promise<void> {
+  async apply(tags: readonly string[] | undefined, lsn: bigint, ddl: boolean, source: 'local' | 'remote' | undefined): Promise<void> {
     // The graph goes first: no read may be tagged with the old schema once the store is cleared.
     if (ddl) void this.catalog.invalidate();
     try {

@@ -4,13 +4,13 @@
  * read from it to be as new as the last invalidating write.
  *
  * @example
- * const marks: TagMarks = { gens: [3, 0, 7], lsn: 0x16b3748 }; // global generation, then one per tag
+ * const marks: TagMarks = { gens: [3, 0, 7], lsn: 0x16b3748n }; // global generation, then one per tag
  */
 export interface TagMarks {
   /** The global generation (bumped by `clear`) first, then one per tag, in the order asked. */
   readonly gens: readonly number[];
   /** Highest WAL position of an invalidation of these tags (or of everything); 0 when none. */
-  readonly lsn: number;
+  readonly lsn: bigint;
 }
 
 /**
@@ -18,12 +18,12 @@ export interface TagMarks {
  * position of the replica it came from (a lower bound).
  *
  * @example
- * const entry: CachedResult = { value: [{ id: 1 }], bytes: 40, asOf: 0x16b3748 };
+ * const entry: CachedResult = { value: [{ id: 1 }], bytes: 40, asOf: 0x16b3748n };
  */
 export interface CachedResult {
   value: unknown;
   bytes: number;
-  asOf: number;
+  asOf: bigint;
 }
 
 /** What {@link CacheStore.get} answers: the entry, if any, and the tags' marks. */
@@ -46,7 +46,7 @@ export interface StoreLookup {
  * const { entry, marks } = await store.get(key, ['public.users']);
  * if (entry === undefined) {
  *   const rows = await runQuery();
- *   await store.set(key, { value: copy(rows), bytes: 100, asOf: 0 }, ['public.users'], marks, 30_000);
+ *   await store.set(key, { value: copy(rows), bytes: 100, asOf: 0n }, ['public.users'], marks, 30_000);
  * }
  */
 export interface CacheStore {
@@ -58,9 +58,9 @@ export interface CacheStore {
   set(key: string, entry: CachedResult, tags: readonly string[], marks: TagMarks, ttlMs: number): boolean | Promise<boolean>;
   delete(key: string): void | Promise<void>;
   /** Drops every entry tagged with one of `tags`, bumps their generations, and raises their replay requirement to `lsn`. */
-  clearTags(tags: readonly string[], lsn: number): void | Promise<void>;
+  clearTags(tags: readonly string[], lsn: bigint): void | Promise<void>;
   /** Drops every entry, bumps the global generation, and raises every replay requirement to `lsn`. */
-  clear(lsn: number): void | Promise<void>;
+  clear(lsn: bigint): void | Promise<void>;
   /** Entries and estimated bytes held, when the store can tell cheaply. */
   stats?(): { entries: number; bytes: number };
   /** Releases connections; called by `destroy()` for stores the cache built itself. */

@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
+import { parseWalPosition, REACHABLE_INSERT_POSITION } from './lsn';
 
 const debug = createDebug('split-knex:cache');
 
@@ -20,7 +20,7 @@ export interface InvalidationListenerOptions {
   settings: () => Promise<unknown>;
   onMessage(payload: string): void;
   /** Listening (again); `lsn` is the primary's WAL position just after LISTEN took effect. */
-  onUp(lsn: number): void;
+  onUp(lsn: bigint): void;
   /** The connection is gone: notifications may be missed until `onUp`. */
   onDown(reason: string): void;
   /** How often the connection is checked with `select 1` (default 10 000 ms). */
@@ -104,7 +104,7 @@ export class InvalidationListener {
       if (this.everConnected) this.reconnects++;
       this.everConnected = true;
       this.startPing(c);
-      this.options.onUp(parseLsn(String(res.rows[0]?.lsn ?? '')) || 0);
+      this.options.onUp(parseWalPosition(res.rows[0]?.lsn) ?? 0n);
     } catch (err) {
       debug('cache listener could not listen: %s', (err as Error)?.message ?? err);
       if (client !== undefined) this.lost(client, (err as Error)?.message ?? String(err));

@@ -10,7 +10,7 @@ export const MAX_PAYLOAD_BYTES = 7900;
  */
 export interface InvalidationMessage {
   origin: string;
-  lsn: number;
+  lsn: bigint;
   /** `undefined`: everything. */
   tags: readonly string[] | undefined;
   /** The schema changed: receivers reload their relation catalog too. */
@@ -42,7 +42,7 @@ export function payloadHalves(origin: string, tags: readonly string[] | undefine
  * @example
  * parseInvalidation('{"v":1,"o":"k3x","d":0,"l":"0/16B3748","t":["public.users"]}');
  */
-export function parseInvalidation(payload: string, parseLsn: (text: string) => number): InvalidationMessage | undefined {
+export function parseInvalidation(payload: string, parseLsn: (text: string) => bigint | undefined): InvalidationMessage | undefined {
   let m: unknown;
   try {
     m = JSON.parse(payload);
@@ -53,7 +53,7 @@ export function parseInvalidation(payload: string, parseLsn: (text: string) => n
   const o = m as Record<string, unknown>;
   if (o.v !== 1 || typeof o.o !== 'string' || typeof o.l !== 'string') return undefined;
   const lsn = parseLsn(o.l);
-  if (!Number.isFinite(lsn)) return undefined;
+  if (lsn === undefined) return undefined;
   const tags = o.a === 1 ? undefined : o.t;
   if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) return undefined;
   return { origin: o.o, lsn, tags: tags as string[] | undefined, ddl: o.d === 1 };

@@ -31,7 +31,7 @@ interface Entry {
 
 interface TagState {
   gen: number;
-  lsn: number;
+  lsn: bigint;
 }
 
 /**
@@ -48,7 +48,7 @@ export class MemoryCacheStore implements CacheStore {
   private readonly lru: LRUCache<string, Entry>;
   private readonly byTag = new Map<string, Set<string>>();
   private readonly tagState = new Map<string, TagState>();
-  private readonly global: TagState = { gen: 0, lsn: 0 };
+  private readonly global: TagState = { gen: 0, lsn: 0n };
 
   constructor(options: MemoryCacheStoreOptions) {
     const clock = options.clock;
@@ -90,7 +90,7 @@ export class MemoryCacheStore implements CacheStore {
     this.lru.delete(key);
   }
 
-  clearTags(tags: readonly string[], lsn: number): void {
+  clearTags(tags: readonly string[], lsn: bigint): void {
     for (const tag of tags) {
       const state = this.stateOf(tag);
       state.gen++;
@@ -102,7 +102,7 @@ export class MemoryCacheStore implements CacheStore {
     }
   }
 
-  clear(lsn: number): void {
+  clear(lsn: bigint): void {
     this.global.gen++;
     if (lsn > this.global.lsn) this.global.lsn = lsn;
     this.lru.clear();
@@ -137,7 +137,7 @@ export class MemoryCacheStore implements CacheStore {
 
   private stateOf(tag: string): TagState {
     let state = this.tagState.get(tag);
-    if (state === undefined) this.tagState.set(tag, (state = { gen: 0, lsn: 0 }));
+    if (state === undefined) this.tagState.set(tag, (state = { gen: 0, lsn: 0n }));
     return state;
   }
 

@@ -94,18 +94,18 @@ export class RedisCacheStore implements CacheStore {
   async get(key: string, tags: readonly string[]): Promise<StoreLookup> {
     const reply = (await this.script(GET, [this.entryKey(key), this.globalKey(), ...tags.map((t) => this.tagKey(t))], [])) as Array<Buffer | null>;
     const gens: number[] = [];
-    let lsn = 0;
+    let lsn = 0n;
     for (let i = 1; i < reply.length; i += 2) {
       gens.push(Number(String(reply[i])));
       const l = String(reply[i + 1] ?? '');
-      if (l !== '') lsn = Math.max(lsn, parseHexLsn(l));
+      if (l !== '') { const p = parseHexLsn(l); if (p > lsn) lsn = p; }
     }
     const marks: TagMarks = { gens, lsn };
     const raw = reply[0];
     if (raw === null || raw === undefined || raw.length === 0) return { entry: undefined, marks };
-    const stored = v8.deserialize(raw) as { v: unknown; b: number; a: number; g: number[] };
+    const stored = v8.deserialize(raw) as { v: unknown; b: number; a: bigint | number; g: number[] };
     const fresh = stored.g.length === gens.length && stored.g.every((g, i) => g === gens[i]);
-    return { entry: fresh ? { value: stored.v, bytes: stored.b, asOf: stored.a } : undefined, marks };
+    return { entry: fresh ? { value: stored.v, bytes: stored.b, asOf: BigInt(stored.a) } : undefined, marks };
   }
 
   async set(key: string, entry: CachedResult, tags: readonly string[], marks: TagMarks, ttlMs: number): Promise<boolean> {
@@ -119,12 +119,12 @@ export class RedisCacheStore implements CacheStore {
     await this.redis.call('DEL', this.entryKey(key));
   }
 
-  async clearTags(tags: readonly string[], lsn: number): Promise<void> {
+  async clearTags(tags: readonly string[], lsn: bigint): Promise<void> {
     if (tags.length === 0) return;
     await this.script(BUMP, tags.map((t) => this.tagKey(t)), [formatHexLsn(lsn)]);
   }
 
-  async clear(lsn: number): Promise<void> {
+  async clear(lsn: bigint): Promise<void> {
     await this.script(BUMP, [this.globalKey()], [formatHexLsn(lsn)]);
   }
 

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { Queryable } from '../background/background-link';
 import { loadRelationGraph } from './load-relation-graph';
-import { parseLsn, REACHABLE_INSERT_POSITION } from './lsn';
+import { parseWalPosition, REACHABLE_INSERT_POSITION } from './lsn';
 import type { RelationGraph } from './relation-graph';
 
 const debug = createDebug('split-knex:cache');
@@ -13,7 +13,7 @@ export interface RelationCatalogOptions {
   /** Reload period in ms to notice DDL by other clients; 0 = never. */
   refreshMs: number;
   /** The catalog changed under a loaded graph (DDL by someone else): clear the cache. `lsn`: the primary's position then. */
-  onChange(lsn: number): void;
+  onChange(lsn: bigint): void;
   /** Shortest time between reloads asked for by unknown relations (default 30 s). */
   unknownReloadMs?: number;
 }
@@ -96,7 +96,7 @@ export class RelationCatalog {
       const connection = this.options.primary();
       const graph = await loadRelationGraph(connection);
       const res = await connection.query(`select (${REACHABLE_INSERT_POSITION})::text as lsn`);
-      const lsn = parseLsn(String(res.rows[0]?.lsn ?? '')) || 0;
+      const lsn = parseWalPosition(res.rows[0]?.lsn) ?? 0n;
       this.loads++;
       this.failures = 0;
       if (this.stopped) return;

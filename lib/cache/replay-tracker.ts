@@ -1,14 +1,14 @@
 import createDebug from 'debug';
 import type { Queryable } from '../background/background-link';
 import type { Node } from '../route/node';
-import { parseLsn, REPLAYED_POSITION } from './lsn';
+import { parseWalPosition, REPLAYED_POSITION } from './lsn';
 
 const debug = createDebug('split-knex:cache');
 
 const REPLAY_SQL = `select (${REPLAYED_POSITION})::text as lsn`;
 
 interface NodeReplay {
-  lsn: number;
+  lsn: bigint;
   polledAt: number;
   polling: boolean;
 }
@@ -37,8 +37,8 @@ export class ReplayTracker {
   ) {}
 
   /** True when `node` is known to have replayed `lsn`; otherwise starts a poll and answers false. */
-  hasReplayed(node: Node, lsn: number): boolean {
-    if (lsn <= 0) return true;
+  hasReplayed(node: Node, lsn: bigint): boolean {
+    if (lsn <= 0n) return true;
     const state = this.stateOf(node);
     if (state.lsn >= lsn) return true;
     this.poll(node, state);
@@ -46,8 +46,8 @@ export class ReplayTracker {
   }
 
   /** The replay position last seen for `node` (0 when never polled). */
-  replayed(node: Node): number {
-    return this.nodes.get(node)?.lsn ?? 0;
+  replayed(node: Node): bigint {
+    return this.nodes.get(node)?.lsn ?? 0n;
   }
 
   start(): void {
@@ -60,7 +60,7 @@ export class ReplayTracker {
 
   private stateOf(node: Node): NodeReplay {
     let state = this.nodes.get(node);
-    if (state === undefined) this.nodes.set(node, (state = { lsn: 0, polledAt: -Infinity, polling: false }));
+    if (state === undefined) this.nodes.set(node, (state = { lsn: 0n, polledAt: -Infinity, polling: false }));
     return state;
   }
 
@@ -76,8 +76,8 @@ export class ReplayTracker {
     this.polls++;
     try {
       const res = await this.link(node).query(REPLAY_SQL);
-      const lsn = parseLsn(String(res.rows[0]?.lsn ?? ''));
-      if (Number.isFinite(lsn) && lsn > state.lsn) state.lsn = lsn;
+      const lsn = parseWalPosition(res.rows[0]?.lsn);
+      if (lsn !== undefined && lsn > state.lsn) state.lsn = lsn;
     } catch (err) {
       // A replica that cannot answer keeps its old bound: its results are simply not stored.
       debug('replay position of %s unknown: %s', node.name, (err as Error)?.message ?? err);

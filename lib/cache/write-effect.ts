@@ -1,3 +1,4 @@
+import { isDdl } from '../classify/is-ddl';
 import { isSyntaxParen } from '../classify/non-call-keywords';
 import { isReadOnlyFunction } from '../classify/read-only-functions';
 import { lexSql } from '../classify/sql-lexer';
@@ -23,7 +24,6 @@ const QUIET_WORDS = new Set([
   'discard', 'show', 'begin', 'start', 'commit', 'end', 'rollback', 'abort', 'savepoint', 'release',
   'prepare', 'deallocate', 'declare', 'fetch', 'move', 'close', 'load',
 ]);
-const DDL_WORDS = new Set(['create', 'alter', 'drop', 'comment', 'grant', 'revoke', 'security', 'import', 'reassign']);
 // Words that, inside a query, mean a data-modifying CTE or SELECT INTO.
 const MODIFYING_WORDS = new Set(['insert', 'delete', 'merge', 'into']);
 // Words followed by `(` in DML that are syntax: `SET (a, b) = …`, MERGE's `INSERT (cols)`.
@@ -42,6 +42,8 @@ const NOT_CALLS = new Set(['set', 'insert']);
  * writeEffect('alter table users add column x int');       // 'ddl'
  */
 export function writeEffect(sql: string, safeCall: (name: string, schema: string | undefined) => boolean = () => false): WriteEffect {
+  // The one DDL detection (the lexer's), shared with the catalog: a schema change clears everything.
+  if (isDdl(sql)) return 'ddl';
   const tokens = lexSql(sql);
   let effect: WriteEffect = 'quiet';
   let start = true;
@@ -63,7 +65,6 @@ export function writeEffect(sql: string, safeCall: (name: string, schema: string
         e = 'quiet';
       } else if (DML_WORDS.has(word)) e = 'tables';
       else if (QUIET_WORDS.has(word)) e = 'quiet';
-      else if (DDL_WORDS.has(word)) e = 'ddl';
       else e = 'broad'; // truncate, do, call, execute, refresh, cluster, reindex, anything unknown
       if (RANK[e] > RANK[effect]) effect = e;
       continue;

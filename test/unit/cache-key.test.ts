@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { cacheKey, connectionIdentity, serializeValue, UnkeyableValue } from '../../lib/cache/cache-key';
 import { copyResult } from '../../lib/cache/copy-result';
 import { parseInvalidation, payloadHalves } from '../../lib/cache/invalidation-message';
-import { formatHexLsn, parseHexLsn, parseLsn } from '../../lib/cache/lsn';
+import { formatHexLsn, parseHexLsn } from '../../lib/cache/lsn';
+import { parseWalPosition as parseLsn } from '../../lib/wal-position';
 
 describe('cache keys', () => {
   const base = { identity: 'app@db', searchPath: '', route: 'replicas', scope: '', context: '', text: 'select ?', bindings: [1] as unknown[] };
@@ -85,9 +86,9 @@ describe('cache invalidation messages and WAL positions', () => {
 
   it('round-trip tags, origin, position and the DDL flag', () => {
     const m = parseInvalidation(join(payloadHalves('me', ['public.users', 'public.posts'], false), '23803720'), parseLsn)!;
-    expect(m).to.deep.equal({ origin: 'me', lsn: 23803720, tags: ['public.users', 'public.posts'], ddl: false });
+    expect(m).to.deep.equal({ origin: 'me', lsn: 23803720n, tags: ['public.users', 'public.posts'], ddl: false });
     const all = parseInvalidation(join(payloadHalves('me', undefined, true), '7'), parseLsn)!;
-    expect(all).to.deep.equal({ origin: 'me', lsn: 7, tags: undefined, ddl: true });
+    expect(all).to.deep.equal({ origin: 'me', lsn: 7n, tags: undefined, ddl: true });
   });
 
   it('fall back to "everything" beyond the NOTIFY payload limit', () => {
@@ -104,11 +105,13 @@ describe('cache invalidation messages and WAL positions', () => {
   });
 
   it('parse pg_lsn text and byte counts; hex forms compare as strings like numbers', () => {
-    expect(parseLsn('0/16B3748')).to.equal(0x16b3748);
-    expect(parseLsn('1/0')).to.equal(2 ** 32);
-    expect(parseLsn('4294967296')).to.equal(2 ** 32);
-    expect(parseLsn('nope')).to.be.NaN;
-    expect(formatHexLsn(0x16b3748) < formatHexLsn(2 ** 32)).to.equal(true);
-    expect(parseHexLsn(formatHexLsn(123456789012))).to.equal(123456789012);
+    expect(parseLsn('0/16B3748')).to.equal(0x16b3748n);
+    expect(parseLsn('1/0')).to.equal(2n ** 32n);
+    expect(parseLsn('4294967296')).to.equal(2n ** 32n);
+    expect(parseLsn('nope')).to.equal(undefined);
+    expect(formatHexLsn(0x16b3748n) < formatHexLsn(2n ** 32n)).to.equal(true);
+    expect(parseHexLsn(formatHexLsn(123456789012n))).to.equal(123456789012n);
+    // Beyond 2^53 bytes the one bigint type stays exact (the old number parser did not).
+    expect(parseHexLsn(formatHexLsn(2n ** 60n + 1n))).to.equal(2n ** 60n + 1n);
   });
 });

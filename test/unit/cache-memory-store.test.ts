@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { MemoryCacheStore } from '../../lib/cache/memory-cache-store';
 
 describe('cache memory store', () => {
-  const entry = (value: unknown, bytes = 10) => ({ value, bytes, asOf: 0 });
+  const entry = (value: unknown, bytes = 10) => ({ value, bytes, asOf: 0n });
 
   it('stores and hands out a fresh copy each time', () => {
     const store = new MemoryCacheStore({ max: 10 });
@@ -23,7 +23,7 @@ describe('cache memory store', () => {
     store.set('a', entry(1), ['public.t'], m1, 1000);
     store.set('b', entry(2), ['public.u'], m2, 1000);
     store.set('c', entry(3), ['public.t', 'public.u'], m3, 1000);
-    store.clearTags(['public.t'], 0);
+    store.clearTags(['public.t'], 0n);
     expect(store.get('a', ['public.t']).entry).to.equal(undefined);
     expect(store.get('b', ['public.u']).entry?.value).to.equal(2);
     expect(store.get('c', ['public.t', 'public.u']).entry).to.equal(undefined);
@@ -33,23 +33,23 @@ describe('cache memory store', () => {
   it('rejects a set whose marks predate an invalidation of one of its tags (stale put)', () => {
     const store = new MemoryCacheStore({ max: 10 });
     const before = store.get('k', ['public.t', 'public.u']).marks;
-    store.clearTags(['public.u'], 100);
+    store.clearTags(['public.u'], 100n);
     expect(store.set('k', entry('old'), ['public.t', 'public.u'], before, 1000)).to.equal(false);
     const after = store.get('k', ['public.t', 'public.u']).marks;
-    expect(after.lsn).to.equal(100);
+    expect(after.lsn).to.equal(100n);
     expect(store.set('k', entry('new'), ['public.t', 'public.u'], after, 1000)).to.equal(true);
   });
 
   it('rejects a set whose marks predate a clear, and raises every replay requirement', () => {
     const store = new MemoryCacheStore({ max: 10 });
     const before = store.get('k', []).marks;
-    store.clearTags(['public.t'], 50);
-    store.clear(70);
+    store.clearTags(['public.t'], 50n);
+    store.clear(70n);
     expect(store.set('k', entry(1), [], before, 1000)).to.equal(false);
-    expect(store.get('k', ['public.t']).marks.lsn).to.equal(70);
-    store.clearTags(['public.t'], 90);
-    expect(store.get('k', ['public.t']).marks.lsn).to.equal(90);
-    expect(store.get('k', ['public.other']).marks.lsn).to.equal(70);
+    expect(store.get('k', ['public.t']).marks.lsn).to.equal(70n);
+    store.clearTags(['public.t'], 90n);
+    expect(store.get('k', ['public.t']).marks.lsn).to.equal(90n);
+    expect(store.get('k', ['public.other']).marks.lsn).to.equal(70n);
   });
 
   it('expires entries by the injected clock, no sleeping', () => {
@@ -82,7 +82,7 @@ describe('cache memory store', () => {
     const store = new MemoryCacheStore({ max: 1 });
     store.set('a', entry(1), ['public.t'], store.get('a', ['public.t']).marks, 1000);
     store.set('b', entry(2), ['public.u'], store.get('b', ['public.u']).marks, 1000);
-    store.clearTags(['public.t'], 0);
+    store.clearTags(['public.t'], 0n);
     expect(store.get('b', ['public.u']).entry?.value).to.equal(2);
   });
 });
