@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { performance } from 'perf_hooks';
 import type { CacheEvent, CacheStats, SplitKnex } from '../../lib';
 import { getTestCluster } from '../support/cluster';
 import { destroyAll, makeDb } from '../support/split-db';
@@ -32,10 +31,6 @@ async function warm(db: SplitKnex, id: number): Promise<void> {
   }, 'a cache hit');
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 describe('result cache across instances: NOTIFY invalidation', () => {
   const cluster = () => getTestCluster();
   before(async () => {
@@ -44,35 +39,24 @@ describe('result cache across instances: NOTIFY invalidation', () => {
   });
   after(destroyAll);
 
-  it("a write through one instance drops the other's entries within a measured bound; own notifications are ignored", async () => {
+  it("a write through one instance drops the other's entries; own notifications are ignored", async () => {
     const a = await instance();
     const b = await instance();
-    const received: number[] = [];
+    let received = 0;
     b.on('cache', (e: CacheEvent) => {
-      if (e.outcome === 'invalidate' && e.source === 'remote') received.push(performance.now());
+      if (e.outcome === 'invalidate' && e.source === 'remote') received++;
     });
-    const afterCommit: number[] = [];
-    const fromStart: number[] = [];
     const rounds = 30;
     for (let i = 1; i <= rounds; i++) {
       await warm(b, 1);
-      const seen = received.length;
-      const start = performance.now();
+      const seen = received;
       await a('ca_shared').where({ id: 1 }).update({ v: i });
-      const committed = performance.now();
-      await until(() => received.length > seen, 'the remote invalidation', 5000);
-      afterCommit.push(received[seen]! - committed);
-      fromStart.push(received[seen]! - start);
+      await until(() => received > seen, 'the remote invalidation');
       // The entry is gone: B's next read is not a hit.
       const hits = cacheOf(b).hits;
       await b('ca_shared').where({ id: 1 });
       expect(cacheOf(b).hits).to.equal(hits);
     }
-    afterCommit.sort((x, y) => x - y);
-    fromStart.sort((x, y) => x - y);
-    const fmt = (xs: number[]) => `p50 ${percentile(xs, 0.5).toFixed(2)} ms, p95 ${percentile(xs, 0.95).toFixed(2)} ms, max ${xs[xs.length - 1]!.toFixed(2)} ms`;
-    console.log(`[figures] NOTIFY invalidation reaching another instance, ${rounds} writes: after the writer's await returned ${fmt(afterCommit)}; from the write's start ${fmt(fromStart)}`);
-    expect(afterCommit[afterCommit.length - 1]).to.be.below(2000);
     expect(cacheOf(b).invalidations.remote).to.equal(rounds);
     expect(cacheOf(a).invalidations).to.deep.include({ local: rounds, remote: 0 });
     await cluster().waitForReplication();
@@ -88,7 +72,6 @@ describe('result cache across instances: NOTIFY invalidation', () => {
     b.on('cache', (e: CacheEvent) => {
       if (e.outcome === 'skip') skipped.push(e.reason ?? '');
     });
-    const killedAt = performance.now();
     const killed = await cluster().query('primary', "select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'split-knex cache listener'");
     expect(killed.length).to.be.at.least(2);
     await until(() => cacheOf(b).listener?.connected === false, 'the listener to notice');
@@ -97,8 +80,6 @@ describe('result cache across instances: NOTIFY invalidation', () => {
     await a('ca_shared').where({ id: 2 }).update({ v: 7 });
     await b('ca_shared').where({ id: 2 }).catch(() => undefined);
     await until(() => cacheOf(b).listener?.connected === true, 'the listener to reconnect');
-    const reconnectMs = performance.now() - killedAt;
-    console.log(`[figures] NOTIFY listener killed by pg_terminate_backend: listening again after ${reconnectMs.toFixed(0)} ms (reconnects: ${cacheOf(b).listener?.reconnects})`);
     expect(cacheOf(b).listener?.reconnects).to.be.at.least(1);
     expect(skipped).to.include('NOTIFY listener not connected');
     await cluster().waitForReplication();

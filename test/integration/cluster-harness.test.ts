@@ -147,10 +147,8 @@ describe('cluster harness', () => {
           });
           socket.once('error', reject);
         });
-        const began = Date.now();
         const err = await rejects(c().query('replica1', 'SELECT 1', [], { timeoutMs: 1000 }));
         expect(err.message).to.match(/cannot connect to replica1.*timeout/i);
-        expect(Date.now() - began).to.be.within(900, 3000);
       } finally {
         await c().resume('replica1');
       }
