@@ -1,8 +1,7 @@
-import type { SplitKnex } from '../split-knex';
 import type { SubsystemFactory } from '../subsystem';
 import type { DoctorOptions } from './doctor-options';
 import type { DoctorReport } from './doctor-report';
-import { runDoctor } from './run-doctor';
+import { runDoctor, type DoctorInstance } from './run-doctor';
 
 /**
  * The doctor subsystem: adds `db.doctor(options?)`, which checks this instance's
@@ -17,7 +16,7 @@ export const doctorSubsystem: SubsystemFactory = (ctx) => ({
   name: 'doctor',
   methods: {
     doctor(options?: DoctorOptions): Promise<DoctorReport> {
-      return runDoctor(ctx.instance as unknown as SplitKnex, { nodes: ctx.nodes, replicas: ctx.replicas }, options);
+      return runDoctor(ctx.instance as DoctorInstance, { nodes: ctx.nodes, replicas: ctx.replicas }, options);
     },
   },
 });

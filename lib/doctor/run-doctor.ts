@@ -7,7 +7,10 @@ export interface DoctorNodes {
   readonly nodes: readonly Node[];
   readonly replicas: readonly Node[];
 }
-import type { SplitKnex } from '../split-knex';
+import type { Knex } from 'knex';
+
+/** What the doctor needs of the instance: routed statements, the primary, and the `route` event. */
+export type DoctorInstance = Knex & { readonly primary: Knex };
 import { resolveDoctorOptions, type DoctorOptions } from './doctor-options';
 import type { DoctorReport, NodeFacts, RoutingFacts } from './doctor-report';
 import { evaluateDoctor } from './evaluate-doctor';
@@ -29,7 +32,7 @@ const KNEX_DEFAULT_POOL_MAX = 10;
  * if (!report.ok) console.error(formatDoctorReport(report));
  * @internal
  */
-export async function runDoctor(db: SplitKnex, core: DoctorNodes, options?: DoctorOptions): Promise<DoctorReport> {
+export async function runDoctor(db: DoctorInstance, core: DoctorNodes, options?: DoctorOptions): Promise<DoctorReport> {
   const resolved = resolveDoctorOptions(options);
   const secrets = new Set<string>();
   const inputs = await Promise.all(core.nodes.map(async (node): Promise<NodeProbeInput | NodeFacts> => {
@@ -54,7 +57,7 @@ export async function runDoctor(db: SplitKnex, core: DoctorNodes, options?: Doct
 
 // Probes go through the instance itself, so they see what the application's queries see:
 // policies, health states, fallbacks. The `route` event says which node and why.
-async function probeRouting(db: SplitKnex, core: DoctorNodes, timeoutMs: number): Promise<RoutingFacts> {
+async function probeRouting(db: DoctorInstance, core: DoctorNodes, timeoutMs: number): Promise<RoutingFacts> {
   const events: RouteEvent[] = [];
   const listener = (e: RouteEvent) => {
     if (e.sql.includes('pg_postmaster_start_time')) events.push(e);

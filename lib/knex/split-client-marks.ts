@@ -1,4 +1,4 @@
-import type { Node } from '../route/node';
+import type { BoundTarget } from '../route/node';
 import type { Pipeline } from '../pipeline';
 import type { TransactionWrites } from '../route/transaction-writes';
 import type { KnexClient, PooledConnection } from './knex-internals';
@@ -12,8 +12,7 @@ export const BOUND = '_splitKnexBound';
 /** The mark an open transaction puts on its connection (knex's transaction clients carry no marks of ours). */
 export const TRANSACTION_OF_CONNECTION = Symbol('split-knex:transaction');
 
-/** What a bound client is pinned to: one node, whichever node is the primary now, or any eligible replica. */
-export type BoundTarget = Node | 'primary' | 'replica';
+export type { BoundTarget };
 
 /** What an open transaction tells the statements that run on its connection. */
 export interface OpenTransaction {

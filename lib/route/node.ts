@@ -1,12 +1,14 @@
 import { ConnectionResolver } from '../background/connection-resolver';
 import type { KnexClient, PooledConnection } from '../knex/knex-internals';
 import { acquireFromPool, releaseToPool } from '../knex/node-pool';
-import type { Access } from './router';
 
 /** Which role a node plays (its configured role, or the one discovered). */
 export type NodeRole = 'primary' | 'replica';
 /** Health of a node: `down` nodes get no traffic; `suspect` ones still do. */
 export type NodeState = 'up' | 'suspect' | 'down';
+
+/** What a bound instance (`db.primary`, `db.replica(name)`, `db.replica()`) is pinned to: one node, whichever node is the primary now, or any eligible replica. */
+export type BoundTarget = Node | 'primary' | 'replica';
 
 /** The mark a pooled connection carries so that release and pinning find its node. */
 export const NODE_OF_CONNECTION = Symbol('split-knex:node');
@@ -67,7 +69,7 @@ export class Node implements NodeInfo {
   }
 
   /** Counts a statement that starts on this node (`inFlight` goes down when it settles). */
-  began(access: Access): void {
+  began(access: 'read' | 'write'): void {
     this.inFlight++;
     this.queries++;
     if (access === 'write') this.writes++;
