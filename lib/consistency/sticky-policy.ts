@@ -108,7 +108,7 @@ export class StickyPolicy implements ReadPolicy {
     // Wait (and ask) only when a replica is predicted to replay the position within the budget.
     const by = now + budget;
     if (!askable.some((n) => (this.deps.positions.predictReplayAt(n, need) ?? -Infinity) <= by)) {
-      return this.toPrimary(need, `no replica is predicted to replay it within ${budget} ms`);
+      return this.toPrimary(need, `no replica is predicted to replay it within ${Math.round(budget)} ms`);
     }
     return this.waitForReplay(statement, state, need, askable, candidates.length, budget);
   }
