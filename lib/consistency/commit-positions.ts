@@ -121,7 +121,9 @@ export class CommitPositions {
       (err: unknown) => {
         this.failures++;
         const first = this.lastError === undefined;
-        this.lastError = err instanceof Error ? err.message : String(err);
+        const code = (err as { code?: unknown } | null)?.code;
+        const message = err instanceof Error ? err.message : String(err);
+        this.lastError = typeof code === 'string' ? `${code}: ${message}` : message;
         debugSticky('shared WAL position read failed: %s', this.lastError);
         // Said once per outage: every read after a write asks again while it lasts.
         if (first) this.onFailure(err);

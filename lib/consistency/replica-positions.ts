@@ -43,8 +43,11 @@ interface Position {
   inFlight: { seq: number; promise: Promise<void> } | undefined;
   unsettled: number;
   lastError: string | undefined;
-  /** An earlier reading, at least RATE_SPAN_MS before the last: the replay rate is measured from it. */
-  prev?: { lsn: bigint; at: number };
+  /**
+   * An earlier reading, at least RATE_SPAN_MS before the last: the replay rate is measured
+   * from it, when the replica was behind the primary then (an idle replica's rate says nothing).
+   */
+  prev?: { lsn: bigint; at: number; behind: boolean };
 }
 
 /** Options for {@link ReplicaPositions}. */
@@ -170,12 +173,12 @@ export class ReplicaPositions implements Lifecycle {
     const replay = p?.reading?.replayLsn;
     if (p === undefined || replay === undefined) return undefined;
     if (replay >= need) return p.polledAt;
+    if (this.lag(node).bytes === 0) return p.polledAt;
     const prev = p.prev;
-    if (prev !== undefined && replay > prev.lsn && p.polledAt > prev.at) {
-      const bytesPerMs = Number(replay - prev.lsn) / (p.polledAt - prev.at);
-      return p.polledAt + Number(need - replay) / bytesPerMs;
-    }
-    return this.lag(node).bytes === 0 ? p.polledAt : Infinity;
+    if (prev === undefined || !prev.behind || p.polledAt <= prev.at) return undefined;
+    if (replay <= prev.lsn) return Infinity;
+    const bytesPerMs = Number(replay - prev.lsn) / (p.polledAt - prev.at);
+    return p.polledAt + Number(need - replay) / bytesPerMs;
   }
 
   /** How long ago (ms, by the clock) the replica's last position was read; `undefined` when unknown. */
@@ -215,7 +218,9 @@ export class ReplicaPositions implements Lifecycle {
         p.acceptedSeq = seq;
         const now = this.options.clock.now();
         const before = p.reading?.replayLsn;
-        if (before !== undefined && now - p.polledAt >= RATE_SPAN_MS) p.prev = { lsn: before, at: p.polledAt };
+        if (before !== undefined && now - p.polledAt >= RATE_SPAN_MS) {
+          p.prev = { lsn: before, at: p.polledAt, behind: this.primaryLsn !== undefined && this.primaryLsn > before };
+        }
         p.reading = reading;
         p.polledAt = now;
         p.lastError = undefined;

@@ -16,6 +16,13 @@ const CAUSAL_POLL_STEP_MS = 10;
 /** The first on-demand position query may take this long even with `maxWaitMs: 0` (a hung replica costs a read no more). */
 export const FIRST_REFRESH_BOUND_MS = 100;
 
+/**
+ * A read this soon after its scope's write goes to the primary at once (a replica rarely has
+ * replayed it yet); an older pending write (a token from another request, a read much later)
+ * is worth one shared position read first.
+ */
+export const YOUNG_WRITE_MS = 20;
+
 type Verdict = undefined | string | ((node: Node) => boolean);
 
 /** What {@link StickyPolicy} needs from the instance. */
@@ -66,7 +73,7 @@ export class StickyPolicy implements ReadPolicy {
         // Never read within windowMs (failing reads): the write had a window, and it ended.
         state.dropPending();
         this.deps.counters.lsnCaptureFailures++;
-      } else if (options.maxWaitMs > 0) {
+      } else if (options.maxWaitMs > 0 || now - state.pendingAt >= YOUNG_WRITE_MS) {
         return this.awaitPosition(statement, state, candidates);
       } else {
         void this.deps.commits.request(state.pending);
@@ -77,11 +84,12 @@ export class StickyPolicy implements ReadPolicy {
     return this.causal(statement, state, candidates, now, options.maxWaitMs);
   }
 
-  // maxWaitMs > 0: the read may spend its budget on the shared position read, then on replay.
+  // The read may spend its budget (at least the first-refresh bound: a write that is not
+  // young, e.g. from a token, is likely replayed already) on the shared position read, then on replay.
   private async awaitPosition(statement: Statement, state: ConsistencyState, candidates: readonly Node[]): Promise<Verdict> {
     const { options, scopes, commits } = this.deps;
     const began = performance.now();
-    await within(commits.request(state.pending), options.maxWaitMs);
+    await within(commits.request(state.pending), Math.max(options.maxWaitMs, FIRST_REFRESH_BOUND_MS));
     if (state.pending !== 0 && !scopes.settle(state)) {
       const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
       if (verdict !== undefined) return verdict;
@@ -108,6 +116,9 @@ export class StickyPolicy implements ReadPolicy {
     // Wait (and ask) only when a replica is predicted to replay the position within the budget.
     const by = now + budget;
     if (!askable.some((n) => (this.deps.positions.predictReplayAt(n, need) ?? -Infinity) <= by)) {
+      // A prediction from an old reading may be wrong (a delayed replica replays in bursts):
+      // refresh it in the background so the next read decides on a fresh one.
+      this.refreshOld(askable, now);
       return this.toPrimary(need, `no replica is predicted to replay it within ${Math.round(budget)} ms`);
     }
     return this.waitForReplay(statement, state, need, askable, candidates.length, budget);
@@ -131,6 +142,13 @@ export class StickyPolicy implements ReadPolicy {
     const positions = this.deps.positions;
     for (const node of candidates) {
       if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node, positions.mark);
+    }
+  }
+
+  private refreshOld(nodes: readonly Node[], now: number): void {
+    const positions = this.deps.positions;
+    for (const node of nodes) {
+      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node, positions.mark);
     }
   }
 
