@@ -9,7 +9,7 @@ const debugSticky = createDebug('split-knex:sticky');
 /** Readings kept to answer "the first read that started after commit N" (older ones fall back to a later reading: stricter, never looser). */
 const KEPT_READINGS = 32;
 /** While the instance writes, a shared position read starts this long after the first unread commit. */
-export const BACKGROUND_READ_DELAY_MS = 5;
+export const BACKGROUND_READ_DELAY_MS = 20;
 
 const POSITION_SQL = `select (${REACHABLE_INSERT_POSITION})::text as lsn`;
 

@@ -76,7 +76,8 @@ export class StickyPolicy implements ReadPolicy {
       } else if (options.maxWaitMs > 0 || now - state.pendingAt >= YOUNG_WRITE_MS) {
         return this.awaitPosition(statement, state, candidates);
       } else {
-        void this.deps.commits.request(state.pending);
+        // No I/O here: the primary had to take this read anyway; the position is read in the
+        // background while the instance writes, or by the first read that can use it.
         const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
         if (verdict !== undefined) return verdict;
       }

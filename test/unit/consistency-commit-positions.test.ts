@@ -49,7 +49,8 @@ describe('consistency: commit positions without a round trip per write', () => {
     expect(commits.reads).to.equal(2);
   });
 
-  it('never gives a commit a position before its end, whatever the interleaving of commits, requests, answers and failures (the 0-stale proof)', async () => {
+  it('never gives a commit a position before its end, whatever the interleaving of commits, requests, answers and failures (the 0-stale proof)', async function () {
+    this.timeout(30_000);
     // Why it holds: a commit is numbered after it returned, so its record is in the WAL
     // before any read sent afterwards; a reading only serves tickets numbered before it was
     // sent (`covers`), and positions only grow. Here every interleaving step is random.
