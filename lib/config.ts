@@ -62,6 +62,13 @@ export interface RoutingConfig {
   classifierCacheSize?: number;
   /** Retry a replica read refused with SQLSTATE 25006 once on the primary (default true). */
   retryMisroutes?: boolean;
+  /**
+   * The primary's weight in the read rotation, beside the replicas' weights (default 0: reads
+   * go to replicas only). E.g. 1 with two replicas of weight 1 sends a third of the reads that
+   * could go to a replica to the primary: for a primary with CPU to spare. Hinted and bound reads
+   * never take the primary this way.
+   */
+  primaryWeight?: number;
 }
 
 /**
@@ -140,7 +147,7 @@ const TOP_KEYS: readonly string[] = [...SPLIT_KEYS, ...KNEX_KEYS];
 // Compiles only while every declared key has a runtime entry: a key added to the type must
 // be added to SPLIT_KEYS (or knex's list), or it would be rejected at run time.
 type TopKeysCovered = Exact<Exclude<keyof SplitKnexConfig, (typeof SPLIT_KEYS)[number] | (typeof KNEX_KEYS)[number]> extends never ? true : false>;
-const ROUTING_KEYS = ['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes'] as const satisfies ReadonlyArray<keyof RoutingConfig>;
+const ROUTING_KEYS = ['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes', 'primaryWeight'] as const satisfies ReadonlyArray<keyof RoutingConfig>;
 const REPLICA_KEYS = ['name', 'connection', 'weight', 'pool'] as const satisfies ReadonlyArray<keyof ReplicaConfig>;
 // Names from other libraries' replica options, too far from ours for the edit distance.
 const TYPOS: Record<string, string> = { readReplicas: 'replicas', read: 'replicas', routes: 'routing', route: 'routing' };
@@ -260,7 +267,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
   const out: NormalizedConfig['routing'] = {
-    strategy: 'round-robin', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true,
+    strategy: 'round-robin', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true, primaryWeight: 0,
   };
   if (value === undefined) return out;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError('routing', value, 'must be an object');
@@ -290,6 +297,11 @@ function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
   if (r.retryMisroutes !== undefined) {
     if (typeof r.retryMisroutes !== 'boolean') throw configError('routing.retryMisroutes', r.retryMisroutes, 'must be a boolean');
     out.retryMisroutes = r.retryMisroutes;
+  }
+  if (r.primaryWeight !== undefined) {
+    const w = r.primaryWeight;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw configError('routing.primaryWeight', w, 'must be a finite number >= 0');
+    out.primaryWeight = w;
   }
   return out;
 }

@@ -7,7 +7,9 @@
 export class ConsistencyCounters {
   /** Reads sent to the primary by a sticky window (window mode, or LSN mode's fallback). */
   stickyPrimaryReads = 0;
-  /** Reads with a causal requirement that a caught-up replica took. */
+  /** Reads sent to the primary because their scope's last write position was still being read (LSN mode). */
+  pendingPrimaryReads = 0;
+  /** Reads with a causal requirement (the scope's writes, or its monotonic floor) that a caught-up replica took. */
   causalReplicaReads = 0;
   /** Reads with a causal requirement that went to the primary: no replica caught up within `maxWaitMs`. */
   causalPrimaryReads = 0;
@@ -15,6 +17,11 @@ export class ConsistencyCounters {
   causalWaits = 0;
   /** Time those reads spent asking and waiting, in ms. */
   causalWaitMs = 0;
+  /** Replicas skipped because they are behind the position their scope last read at (monotonic reads). */
+  monotonicSkips = 0;
+  /** Reads with `.maxStaleness(ms)`: taken by a replica within the bound, or sent to the primary. */
+  boundedReplicaReads = 0;
+  boundedPrimaryReads = 0;
   /** Reads that should have gone to the primary for consistency while it was down, and went to a replica. */
   primaryDownReads = 0;
   /** Reads for which at least one lagging replica was skipped. */
@@ -26,11 +33,13 @@ export class ConsistencyCounters {
   lagWaitMs = 0;
   /** Reads refused with `ESPLIT_NO_REPLICA` (`onExceeded: 'error'`). */
   lagErrors = 0;
-  /** Writes whose WAL position was read, and the time it took in total (ms). */
+  /** Shared reads of the primary's WAL position (each serves every write before it), and their total time (ms); filled in by stats(). */
   lsnCaptures = 0;
   lsnCaptureMs = 0;
-  /** Writes whose WAL position could not be read (they got a sticky window instead). */
+  /** Scopes whose write position could not be read within `windowMs` (that write got a window). */
   lsnCaptureFailures = 0;
+  /** Positions applied with `db.applyPosition()`. */
+  positionsApplied = 0;
   /** Tokens applied. */
   tokensApplied = 0;
 

@@ -21,8 +21,18 @@ export interface ConsistencyMethods {
   consistencyMiddleware<Req = any, Res = any>(options?: ConsistencyMiddlewareOptions<Req>): ConsistencyMiddleware<Req, Res>;
   /** Forgets the current scope's writes (call it between jobs of a long-running worker). */
   resetConsistency(): void;
-  /** The current scope's state as a small opaque string, for a cookie, header or job payload. */
+  /**
+   * The current scope's state as a small opaque string, for a cookie, header or job payload.
+   * Never waits: a write whose WAL position is still being read travels as "pending", and
+   * the scope that applies the token reads the primary's position itself.
+   */
   consistencyToken(): string;
+  /**
+   * Adds a WAL position from elsewhere (a commit LSN from an outbox or logical decoding:
+   * `'0/16B3748'` or a bigint) to the current scope: its reads then see everything committed
+   * up to it. A malformed position throws `ESPLIT_TOKEN`.
+   */
+  applyPosition(position: string | bigint): void;
   /** Adds a token's requirements to the current scope; a malformed token throws `ESPLIT_TOKEN`. */
   applyConsistencyToken(token: string): void;
 }

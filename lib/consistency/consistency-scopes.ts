@@ -1,8 +1,10 @@
 import { SplitKnexError } from '../errors';
 import type { RequestScope } from '../route/request-scope';
+import type { CommitPositions } from './commit-positions';
 import type { ConsistencyOptions } from './consistency-config';
 import { ConsistencyState, type ConsistencySnapshot } from './consistency-state';
 import { decodeConsistencyToken, encodeConsistencyToken } from './consistency-token';
+import { formatLsn, parseWalPosition } from './wal-position';
 
 /**
  * Options of `db.runInContext()`.
@@ -52,13 +54,30 @@ export class ConsistencyScopes {
     private readonly options: ConsistencyOptions,
     /** Told of each token applied (decoded and merged), however it came: runInContext, middleware, applyConsistencyToken. */
     private readonly onTokenApplied: () => void = () => undefined,
+    /** Where pending commit positions are read; without it a scope never holds a pending write. */
+    readonly commits?: CommitPositions,
   ) {}
+
+  /** The scope's pending write, if a read sent after it has answered, becomes its causal position. Returns false while it is still pending. */
+  settle(state: ConsistencyState): boolean {
+    if (state.pending === 0) return true;
+    const lsn = this.commits?.known(state.pending);
+    if (lsn === undefined) return false;
+    state.settle(lsn);
+    return true;
+  }
 
   /** The state statements of the current async context share, if any. */
   current(): ConsistencyState | undefined {
     const own = this.scope.current()?.consistency;
     if (own instanceof ConsistencyState) return own;
     return this.options.scope === 'global' ? this.global : undefined;
+  }
+
+  /** The `runInContext()` / middleware scope of the current async context, not the global state. */
+  own(): ConsistencyState | undefined {
+    const own = this.scope.current()?.consistency;
+    return own instanceof ConsistencyState ? own : undefined;
   }
 
   /**
@@ -112,10 +131,32 @@ export class ConsistencyScopes {
     this.current()?.reset();
   }
 
-  /** The current scope's state as a token. */
+  /**
+   * The current scope's state as a token. Never waits: a write whose position is still
+   * being read travels as "pending" and the scope that applies it reads the primary's
+   * position itself (a read sent after it got the token is after the write too).
+   */
   token(): string {
     const state = this.current() ?? new ConsistencyState();
+    this.settle(state);
     return encodeConsistencyToken(state.snapshot(this.options.clock.now()));
+  }
+
+  /**
+   * Adds a WAL position from elsewhere (an outbox row, logical decoding) to the current
+   * scope: its reads then see everything committed up to it.
+   */
+  applyPosition(position: unknown): void {
+    const lsn = typeof position === 'string' || typeof position === 'bigint' ? parseWalPosition(position) : undefined;
+    if (lsn === undefined) {
+      const shown = typeof position === 'string' ? JSON.stringify(position.slice(0, 40)) : typeof position;
+      throw new SplitKnexError('ESPLIT_TOKEN', `split-knex: applyPosition() takes a WAL position such as '0/16B3748' or a bigint; got ${shown}`);
+    }
+    const state = this.current();
+    if (state === undefined) {
+      throw new SplitKnexError('ESPLIT_TOKEN', `split-knex: no consistency scope to apply position ${formatLsn(lsn)} to (sticky.scope is 'none'): call applyPosition() inside db.runInContext()`);
+    }
+    state.noteLsn(lsn, this.options.clock.now());
   }
 
   /** Adds a token's requirements to the current scope's state. */
@@ -140,5 +181,11 @@ export class ConsistencyScopes {
       until: Math.min(s.until, latest),
       tables: s.tables.map(([t, e]) => [t, Math.min(e, latest)] as const),
     });
+    // A write still pending where the token was minted: any position read this instance
+    // sends from now on was sent after that write returned.
+    if (s.pendingAt !== undefined) {
+      if (this.commits !== undefined) state.notePending(this.commits.noteCommit(), Math.min(s.pendingAt, now));
+      else state.noteWindow(Math.min(s.pendingAt, now) + this.options.windowMs, undefined);
+    }
   }
 }

@@ -11,6 +11,12 @@ export interface ConsistencySnapshot {
   until: number;
   /** Per-table window ends (epoch ms), keyed by {@link tableKey}. */
   tables: ReadonlyArray<readonly [string, number]>;
+  /**
+   * A write whose position was not read yet when the snapshot was taken: when it committed
+   * (epoch ms), else 0. Whoever holds the snapshot needs a primary position read sent
+   * after it got the snapshot (that read is after the commit too).
+   */
+  pendingAt?: number;
 }
 
 /**
@@ -28,7 +34,38 @@ export class ConsistencyState {
   lsn: bigint | undefined;
   lsnAt = 0;
   until = 0;
+  /** The newest commit (its {@link CommitPositions} ticket) of this scope whose position is not known yet; 0: none. */
+  pending = 0;
+  /** When that commit returned (epoch ms): after `windowMs` without a position, it counts as a window that ended. */
+  pendingAt = 0;
+  /**
+   * Monotonic reads: the replay position of the replica this scope last read from, as
+   * known when the read was routed. Later reads of the scope skip replicas behind it.
+   */
+  floor: bigint | undefined;
   private readonly tables = new Map<string, number>();
+
+  /** Records a commit whose position is not read yet (no I/O on the write's path). */
+  notePending(ticket: number, at: number): void {
+    if (ticket > this.pending) this.pending = ticket;
+    if (at > this.pendingAt) this.pendingAt = at;
+  }
+
+  /** The pending commit's position is known: it becomes the causal position. */
+  settle(lsn: bigint): void {
+    this.noteLsn(lsn, this.pendingAt);
+    this.pending = 0;
+  }
+
+  /** Gives up on the pending position (it was never read within `windowMs`: its window has ended). */
+  dropPending(): void {
+    this.pending = 0;
+  }
+
+  /** A read of this scope went to a replica known to have replayed `position`. */
+  noteSeen(position: bigint): void {
+    if (this.floor === undefined || position > this.floor) this.floor = position;
+  }
 
   /** Records a window ending at `end` for `tables`, or for every read when `tables` is undefined. */
   noteWindow(end: number, tables: readonly string[] | undefined): void {
@@ -81,7 +118,9 @@ export class ConsistencyState {
   snapshot(now: number): ConsistencySnapshot {
     const tables: Array<[string, number]> = [];
     for (const [key, e] of this.tables) if (e > now) tables.push([key, e]);
-    return { lsn: this.lsn, lsnAt: this.lsnAt, until: this.until > now ? this.until : 0, tables };
+    const out: ConsistencySnapshot = { lsn: this.lsn, lsnAt: this.lsnAt, until: this.until > now ? this.until : 0, tables };
+    if (this.pending > 0) out.pendingAt = this.pendingAt;
+    return out;
   }
 
   /** Forgets everything (a worker between jobs). */
@@ -89,6 +128,9 @@ export class ConsistencyState {
     this.lsn = undefined;
     this.lsnAt = 0;
     this.until = 0;
+    this.pending = 0;
+    this.pendingAt = 0;
+    this.floor = undefined;
     this.tables.clear();
   }
 }

@@ -19,6 +19,8 @@ interface TokenBody {
   u?: number;
   /** Per-table window ends: `[table, epoch ms]`. */
   t?: Array<[string, number]>;
+  /** A write whose position was still being read when the token was minted: when it committed, epoch ms. */
+  p?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export function encodeConsistencyToken(snapshot: ConsistencySnapshot): string {
   }
   if (snapshot.until > 0) body.u = snapshot.until;
   if (snapshot.tables.length > 0) body.t = snapshot.tables.map(([k, e]) => [k, e]);
+  if (snapshot.pendingAt !== undefined && snapshot.pendingAt > 0) body.p = snapshot.pendingAt;
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
@@ -59,7 +62,7 @@ export function decodeConsistencyToken(token: unknown): ConsistencySnapshot {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('is not a token object');
   const b = body as Record<string, unknown>;
   if (b.v !== TOKEN_VERSION) throw bad(`has version ${JSON.stringify(b.v)}; this split-knex reads version ${TOKEN_VERSION}`);
-  for (const key of Object.keys(b)) if (!['v', 'l', 'a', 'u', 't'].includes(key)) throw bad(`has an unknown field ${JSON.stringify(key)}`);
+  for (const key of Object.keys(b)) if (!['v', 'l', 'a', 'u', 't', 'p'].includes(key)) throw bad(`has an unknown field ${JSON.stringify(key)}`);
   let lsn: bigint | undefined;
   if (b.l !== undefined) {
     if (typeof b.l !== 'string' || !LSN_PATTERN.test(b.l)) throw bad('has a malformed WAL position');
@@ -77,7 +80,10 @@ export function decodeConsistencyToken(token: unknown): ConsistencySnapshot {
       tables.push([entry[0], entry[1] as number]);
     }
   }
-  return { lsn, lsnAt: lsn === undefined ? 0 : (b.a as number), until: (b.u as number | undefined) ?? 0, tables };
+  if (b.p !== undefined && (!isTime(b.p) || b.p === 0)) throw bad('has a malformed pending write time');
+  const out: ConsistencySnapshot = { lsn, lsnAt: lsn === undefined ? 0 : (b.a as number), until: (b.u as number | undefined) ?? 0, tables };
+  if (b.p !== undefined) out.pendingAt = b.p as number;
+  return out;
 }
 
 function isTime(v: unknown): boolean {

@@ -2,12 +2,14 @@ import { configError } from '../errors';
 import type { Statement } from '../route/statement';
 import type { SubsystemFactory } from '../subsystem';
 import { normalizeConsistencyConfig } from './consistency-config';
+import { CommitPositions, linkPositionReader } from './commit-positions';
 import { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyMethods } from './consistency-methods';
 import { ConsistencyScopes } from './consistency-scopes';
 import { LagPolicy } from './lag-policy';
 import { linkPositionProbes } from './position-probe';
 import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions';
+import { StalenessPolicy } from './staleness-policy';
 import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
 import { formatLsn } from './wal-position';
 import { WriteTracker } from './write-tracker';
@@ -25,16 +27,20 @@ export interface ConsistencyStats {
   /** The mode writes are recorded in (the configured one: a failed position read costs one write a window, nothing more). */
   effectiveMode: string;
   scope: string;
-  /** Why the last position read failed, if the last one did (transient). */
+  /** Why the last shared position read failed, if the last one did (transient). */
   lsnUnavailable: string | null;
   /** The primary's WAL position at the last poll. */
   primaryLsn: string | null;
   replicas: ReplicaPositionStats[];
   stickyPrimaryReads: number;
+  pendingPrimaryReads: number;
   causalReplicaReads: number;
   causalPrimaryReads: number;
   causalWaits: number;
   causalWaitMs: number;
+  monotonicSkips: number;
+  boundedReplicaReads: number;
+  boundedPrimaryReads: number;
   primaryDownReads: number;
   lagSkippedReads: number;
   lagPrimaryReads: number;
@@ -45,6 +51,7 @@ export interface ConsistencyStats {
   lsnCaptureMs: number;
   lsnCaptureFailures: number;
   tokensApplied: number;
+  positionsApplied: number;
 }
 
 /**
@@ -64,8 +71,11 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     throw configError('lag.pollIntervalMs', 0, 'must be > 0 when lag.maxLagMs or lag.maxLagBytes is set (lag is measured by the background poll)');
   }
   const counters = new ConsistencyCounters();
-  const scopes = new ConsistencyScopes(ctx.scope, options, () => counters.tokensApplied++);
   const router = ctx.router;
+  const commits = new CommitPositions(linkPositionReader(ctx.links, () => router.currentWriter, options.lag.pollTimeoutMs), (err) => {
+    ctx.logger.warn(`split-knex: cannot read the primary's WAL position (${err instanceof Error ? err.message : String(err)}); reads after a write stay on the primary until it can be read (at most windowMs, ${options.windowMs} ms)`);
+  });
+  const scopes = new ConsistencyScopes(ctx.scope, options, () => counters.tokensApplied++, commits);
   // Unusable now: known down, or refused by a writer guard (e.g. it answers as a standby).
   const primaryDown = (): boolean => {
     const writer = router.currentWriter;
@@ -75,7 +85,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     pollIntervalMs: options.lag.pollIntervalMs, pollTimeoutMs: options.lag.pollTimeoutMs, clock: options.clock,
   });
   const causal = new WeakSet<Statement>();
-  const tracker = new WriteTracker(options, scopes, counters, ctx.replicas.length > 0, (m) => ctx.logger.warn(m));
+  const tracker = new WriteTracker(options, scopes, commits, ctx.replicas.length > 0);
 
   const methods: ConsistencyMethods = {
     runInContext: (fn, runOptions) => scopes.run(fn, runOptions),
@@ -83,19 +93,38 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     resetConsistency: () => scopes.reset(),
     consistencyToken: () => scopes.token(),
     applyConsistencyToken: (token) => scopes.applyToken(token),
+    applyPosition: (position) => {
+      scopes.applyPosition(position);
+      counters.positionsApplied++;
+    },
   };
   return {
     name: 'consistency',
     readPolicies: [
       new StickyPolicy({
-        options, scopes, positions, counters, causal,
+        options, scopes, positions, commits, counters, causal,
         tablesOf: tablesFromClassifier(ctx.classifier, () => ctx.classifyOptions()),
         primaryDown,
       }),
+      new StalenessPolicy(positions, counters, options.clock, causal),
       new LagPolicy(options, positions, counters, causal, primaryDown),
     ],
     afterCommit: (write) => tracker.afterWrite(write),
-    background: positions,
+    // Monotonic reads: a request/job scope never reads from a replica behind one it read from.
+    // Not the instance-wide state: every request of the process would then chase the replica
+    // polled last, and weights would mean nothing.
+    routed: (decision, _statement, inTransaction) => {
+      if (inTransaction || decision.access !== 'read' || decision.node.role !== 'replica' || options.mode === 'none') return;
+      const state = scopes.own();
+      if (state === undefined) return;
+      const seen = positions.replayed(decision.node);
+      if (seen !== undefined) state.noteSeen(seen);
+    },
+    background: {
+      start: () => { commits.start(); positions.start(); },
+      ready: () => positions.ready(),
+      stop: () => { commits.stop(); return positions.stop(); },
+    },
     stats: (): ConsistencyStats => {
       const primary = positions.primaryPosition;
       return {
@@ -106,6 +135,8 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
         primaryLsn: primary === undefined ? null : formatLsn(primary),
         replicas: positions.stats(),
         ...(counters.snapshot() as unknown as Omit<ConsistencyStats, 'mode' | 'effectiveMode' | 'scope' | 'lsnUnavailable' | 'primaryLsn' | 'replicas'>),
+        lsnCaptures: commits.reads,
+        lsnCaptureMs: Math.round(commits.readMs * 10) / 10,
       };
     },
     methods: methods as unknown as Record<string, (...args: any[]) => unknown>,

@@ -11,6 +11,8 @@ const debugLag = createDebug('split-knex:lag');
 const HISTORY = 256;
 /** Probes of one node that may be unsettled at once (a paused node never answers). */
 const MAX_UNSETTLED = 2;
+/** A replay rate is measured over at least this span (on-demand probes come close together). */
+const RATE_SPAN_MS = 100;
 
 /** A replica's lag as last measured; undefined parts are unknown. */
 export interface ReplicaLag {
@@ -41,6 +43,11 @@ interface Position {
   inFlight: { seq: number; promise: Promise<void> } | undefined;
   unsettled: number;
   lastError: string | undefined;
+  /**
+   * An earlier reading, at least RATE_SPAN_MS before the last: the replay rate is measured
+   * from it, when the replica was behind the primary then (an idle replica's rate says nothing).
+   */
+  prev?: { lsn: bigint; at: number; behind: boolean };
 }
 
 /** Options for {@link ReplicaPositions}. */
@@ -154,6 +161,32 @@ export class ReplicaPositions implements Lifecycle {
     return this.positions.get(node)?.reading?.replayLsn;
   }
 
+  /**
+   * When the replica is predicted to have replayed `need` (epoch ms, by the clock): from
+   * its last position and its replay rate measured between two readings. `Infinity` when it
+   * is not replaying (paused, or stuck behind a primary that moved on); `undefined` when
+   * its position is unknown. A replica that had replayed all the primary had and has seen
+   * nothing since (an idle primary) is predicted to follow at once.
+   */
+  predictReplayAt(node: Node, need: bigint): number | undefined {
+    const p = this.positions.get(node);
+    const replay = p?.reading?.replayLsn;
+    if (p === undefined || replay === undefined) return undefined;
+    if (replay >= need) return p.polledAt;
+    if (this.lag(node).bytes === 0) return p.polledAt;
+    const prev = p.prev;
+    if (prev === undefined || !prev.behind || p.polledAt <= prev.at) return undefined;
+    if (replay <= prev.lsn) return Infinity;
+    const bytesPerMs = Number(replay - prev.lsn) / (p.polledAt - prev.at);
+    return p.polledAt + Number(need - replay) / bytesPerMs;
+  }
+
+  /** How long ago (ms, by the clock) the replica's last position was read; `undefined` when unknown. */
+  readingAge(node: Node, now: number): number | undefined {
+    const p = this.positions.get(node);
+    return p?.reading === undefined ? undefined : Math.max(0, now - p.polledAt);
+  }
+
   /** True when the replica's last finished probe gave no position (failed, or the node is not replaying). */
   reportsNoPosition(node: Node): boolean {
     const p = this.positions.get(node);
@@ -183,8 +216,13 @@ export class ReplicaPositions implements Lifecycle {
       (reading) => {
         if (seq < p.acceptedSeq) return;
         p.acceptedSeq = seq;
+        const now = this.options.clock.now();
+        const before = p.reading?.replayLsn;
+        if (before !== undefined && now - p.polledAt >= RATE_SPAN_MS) {
+          p.prev = { lsn: before, at: p.polledAt, behind: this.primaryLsn !== undefined && this.primaryLsn > before };
+        }
         p.reading = reading;
-        p.polledAt = this.options.clock.now();
+        p.polledAt = now;
         p.lastError = undefined;
       },
       (err: unknown) => {

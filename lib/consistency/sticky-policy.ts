@@ -3,6 +3,7 @@ import type { SqlClassifier, ClassifyOptions } from '../classify';
 import type { Node } from '../route/node';
 import type { ReadPolicy } from '../route/router';
 import type { Statement } from '../route/statement';
+import type { CommitPositions } from './commit-positions';
 import type { ConsistencyOptions } from './consistency-config';
 import type { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyScopes } from './consistency-scopes';
@@ -15,6 +16,13 @@ const CAUSAL_POLL_STEP_MS = 10;
 /** The first on-demand position query may take this long even with `maxWaitMs: 0` (a hung replica costs a read no more). */
 export const FIRST_REFRESH_BOUND_MS = 100;
 
+/**
+ * A read this soon after its scope's write goes to the primary at once (a replica rarely has
+ * replayed it yet); an older pending write (a token from another request, a read much later)
+ * is worth one shared position read first.
+ */
+export const YOUNG_WRITE_MS = 20;
+
 type Verdict = undefined | string | ((node: Node) => boolean);
 
 /** What {@link StickyPolicy} needs from the instance. */
@@ -22,6 +30,8 @@ export interface StickyPolicyDeps {
   options: ConsistencyOptions;
   scopes: ConsistencyScopes;
   positions: ReplicaPositions;
+  /** Where a scope's pending write position is read (shared, coalesced). */
+  commits: CommitPositions;
   counters: ConsistencyCounters;
   /** Reads whose causal requirement a replica met: the lag policy leaves them alone. */
   causal: WeakSet<Statement>;
@@ -33,11 +43,14 @@ export interface StickyPolicyDeps {
 
 /**
  * Read-your-writes for reads that could go to a replica: a sticky window sends the read to
- * the primary; a causal position lets it go only to replicas that replayed it, asking them
- * on demand and waiting up to `maxWaitMs`, then the primary.
+ * the primary; a write whose position is still being read sends it to the primary too (it
+ * needed it anyway) and asks for the position; a causal position (the scope's writes, or
+ * for monotonic reads the position it last read at) lets the read go only to replicas that
+ * replayed it, asking them on demand and waiting up to `maxWaitMs` when one is predicted
+ * to catch up within it, else the primary at once.
  *
  * @example
- * core.router.policies.push(new StickyPolicy(deps));
+ * readPolicies: [new StickyPolicy(deps), lagPolicy]
  */
 export class StickyPolicy implements ReadPolicy {
   readonly name = 'sticky';
@@ -55,45 +68,117 @@ export class StickyPolicy implements ReadPolicy {
       const verdict = this.stick(`sticky window (${left} ms left)`);
       if (verdict !== undefined) return verdict;
     }
-    const need = state.lsn;
+    if (state.pending !== 0 && !scopes.settle(state)) {
+      if (now - state.pendingAt >= options.windowMs) {
+        // Never read within windowMs (failing reads): the write had a window, and it ended.
+        state.dropPending();
+        this.deps.counters.lsnCaptureFailures++;
+      } else if (options.maxWaitMs > 0 || now - state.pendingAt >= YOUNG_WRITE_MS) {
+        return this.awaitPosition(statement, state, candidates);
+      } else {
+        // No I/O here: the primary had to take this read anyway; the position is read in the
+        // background while the instance writes, or by the first read that can use it.
+        const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
+        if (verdict !== undefined) return verdict;
+      }
+    }
+    return this.causal(statement, state, candidates, now, options.maxWaitMs);
+  }
+
+  // The read may spend its budget (at least the first-refresh bound: a write that is not
+  // young, e.g. from a token, is likely replayed already) on the shared position read, then on replay.
+  private async awaitPosition(statement: Statement, state: ConsistencyState, candidates: readonly Node[]): Promise<Verdict> {
+    const { options, scopes, commits } = this.deps;
+    const began = performance.now();
+    await within(commits.request(state.pending), Math.max(options.maxWaitMs, FIRST_REFRESH_BOUND_MS));
+    if (state.pending !== 0 && !scopes.settle(state)) {
+      const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
+      if (verdict !== undefined) return verdict;
+    }
+    const budget = Math.max(0, options.maxWaitMs - (performance.now() - began));
+    return this.causal(statement, state, candidates, options.clock.now(), budget);
+  }
+
+  private causal(statement: Statement, state: ConsistencyState, candidates: readonly Node[], now: number, budget: number): Verdict | Promise<Verdict> {
+    const need = maxOf(state.lsn, state.floor);
     if (need === undefined) return undefined;
     const caught = this.caughtUp(candidates, need);
-    if (caught > 0) return this.causalOk(statement, need, caught, candidates.length);
+    if (caught > 0) {
+      // The others' cached positions may just be old: refresh them in the background, or
+      // the replica polled last would take every read that follows a write (weights lost).
+      if (caught < candidates.length) {
+        this.refreshBehind(candidates, need);
+        if (state.floor === need && (state.lsn === undefined || state.lsn < need)) this.deps.counters.monotonicSkips++;
+      }
+      return this.causalOk(statement, need, caught, candidates.length);
+    }
     const askable = candidates.filter((n) => this.deps.positions.canProbe(n));
     if (askable.length === 0) return this.blind(state, now);
-    return this.waitForReplay(statement, state, need, askable, candidates.length);
+    // Wait (and ask) only when a replica is predicted to replay the position within the budget.
+    const by = now + budget;
+    if (!askable.some((n) => (this.deps.positions.predictReplayAt(n, need) ?? -Infinity) <= by)) {
+      // A prediction from an old reading may be wrong (a delayed replica replays in bursts):
+      // refresh it in the background so the next read decides on a fresh one.
+      this.refreshOld(askable, now);
+      return this.toPrimary(need, `no replica is predicted to replay it within ${Math.round(budget)} ms`);
+    }
+    return this.waitForReplay(statement, state, need, askable, candidates.length, budget);
   }
 
   // Counts without allocating: this runs for every read of a scope that wrote.
   private caughtUp(candidates: readonly Node[], need: bigint): number {
     let n = 0;
-    for (const node of candidates) {
-      const replayed = this.deps.positions.replayed(node);
-      if (replayed !== undefined && replayed >= need) n++;
-    }
+    for (const node of candidates) if (this.hasReplayed(node, need)) n++;
     return n;
+  }
+
+  // The primary (when it takes a share of reads) has every write.
+  private hasReplayed(node: Node, need: bigint): boolean {
+    if (node.role === 'primary') return true;
+    const replayed = this.deps.positions.replayed(node);
+    return replayed !== undefined && replayed >= need;
+  }
+
+  private refreshBehind(candidates: readonly Node[], need: bigint): void {
+    const positions = this.deps.positions;
+    for (const node of candidates) {
+      if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node, positions.mark);
+    }
+  }
+
+  private refreshOld(nodes: readonly Node[], now: number): void {
+    const positions = this.deps.positions;
+    for (const node of nodes) {
+      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node, positions.mark);
+    }
   }
 
   private causalOk(statement: Statement, need: bigint, caught: number, candidateCount: number): Verdict {
     this.deps.counters.causalReplicaReads++;
     if (this.deps.options.lag.maxLagMs !== undefined || this.deps.options.lag.maxLagBytes !== undefined) this.deps.causal.add(statement);
     if (caught === candidateCount) return undefined;
-    const positions = this.deps.positions;
-    return (n) => {
-      const replayed = positions.replayed(n);
-      return replayed !== undefined && replayed >= need;
-    };
+    return (n) => this.hasReplayed(n, need);
   }
 
   // A read that should go to the primary while the primary is down: the freshest copy left
   // is on the replicas (a caught-up one if any): availability wins, and stats() counts it.
-  private stick(reason: string): string | undefined {
+  private stick(reason: string, pending = false): string | undefined {
     if (this.deps.primaryDown()) {
       this.deps.counters.primaryDownReads++;
       return undefined;
     }
-    this.deps.counters.stickyPrimaryReads++;
+    if (pending) this.deps.counters.pendingPrimaryReads++;
+    else this.deps.counters.stickyPrimaryReads++;
     return reason;
+  }
+
+  private toPrimary(need: bigint, why: string): Verdict {
+    if (this.deps.primaryDown()) {
+      this.deps.counters.primaryDownReads++;
+      return undefined;
+    }
+    this.deps.counters.causalPrimaryReads++;
+    return `causal: no replica has replayed ${formatLsn(need)} (${why})`;
   }
 
   // No replica reports a position (unreachable, or not a standby): fall back to a window
@@ -104,29 +189,22 @@ export class StickyPolicy implements ReadPolicy {
   }
 
   private async waitForReplay(
-    statement: Statement, state: ConsistencyState, need: bigint, askable: Node[], candidateCount: number,
+    statement: Statement, state: ConsistencyState, need: bigint, askable: Node[], candidateCount: number, budget: number,
   ): Promise<Verdict> {
     const { positions, counters, options } = this.deps;
     const began = performance.now();
     counters.causalWaits++;
     try {
       for (let round = 0; ; round++) {
-        const left = options.maxWaitMs - (performance.now() - began);
-        await within(anyCaughtUp(askable, positions, need, positions.mark), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
+        const left = budget - (performance.now() - began);
+        await within(allAnswered(askable, positions, positions.mark), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
         const caught = this.caughtUp(askable, need);
         if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
         // Every replica answered without a position (not standbys, or failing): nothing can
         // prove the write is there. Replicas merely slow to answer are not "blind".
         if (askable.every((n) => positions.reportsNoPosition(n))) return this.blind(state, options.clock.now());
-        const remaining = options.maxWaitMs - (performance.now() - began);
-        if (remaining <= 0) {
-          if (this.deps.primaryDown()) {
-            counters.primaryDownReads++;
-            return undefined;
-          }
-          counters.causalPrimaryReads++;
-          return `causal: no replica has replayed ${formatLsn(need)} (waited ${Math.round(performance.now() - began)} ms)`;
-        }
+        const remaining = budget - (performance.now() - began);
+        if (remaining <= 0) return this.toPrimary(need, `waited ${Math.round(performance.now() - began)} ms`);
         await sleep(Math.min(CAUSAL_POLL_STEP_MS, remaining));
       }
     } finally {
@@ -135,17 +213,18 @@ export class StickyPolicy implements ReadPolicy {
   }
 }
 
-/** Refreshes every node (probes started after `mark`); resolves at the first that has replayed `need`, or when all answered. */
-function anyCaughtUp(nodes: readonly Node[], positions: ReplicaPositions, need: bigint, mark: number): Promise<void> {
-  return new Promise((resolve) => {
-    let left = nodes.length;
-    for (const n of nodes) {
-      void positions.refresh(n, mark).then(() => {
-        const r = positions.replayed(n);
-        if ((r !== undefined && r >= need) || --left === 0) resolve();
-      });
-    }
-  });
+function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a >= b ? a : b;
+}
+
+/**
+ * Refreshes every node (probes started after `mark`) and resolves when all answered. Not at
+ * the first caught-up answer: the read would then go to whichever replica answers fastest,
+ * whatever the weights say. A replica that never answers is bounded by the caller.
+ */
+function allAnswered(nodes: readonly Node[], positions: ReplicaPositions, mark: number): Promise<void> {
+  return Promise.all(nodes.map((n) => positions.refresh(n, mark))).then(() => undefined);
 }
 
 /** Resolves when `promise` does or after `ms`, whichever comes first. */

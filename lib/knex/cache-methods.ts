@@ -17,6 +17,8 @@ export type CacheMark = { mode: 'on'; ttlMs: number | undefined; key: string | u
 
 /** Where the mark lives on a builder. @internal */
 export const CACHE_MARK = Symbol('split-knex:cache');
+/** Where `.maxStaleness(ms)` leaves its bound on a builder. @internal */
+export const STALENESS_MARK = Symbol('split-knex:max-staleness');
 
 declare module 'knex' {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -29,17 +31,25 @@ declare module 'knex' {
       cache(options?: CacheCallOptions): this;
       /** split-knex: never answer this read from the cache (for `strategy: 'all'`). */
       noCache(): this;
+      /**
+       * split-knex: this read may be up to `ms` milliseconds stale: any replica known to be
+       * within the bound may take it, else the primary (docs/consistency.md). Replaces the
+       * `lag` limits for this read; read-your-writes still applies.
+       */
+      maxStaleness(ms: number): this;
     }
     interface Raw<TResult = any> {
       /** split-knex: answer this raw read from the result cache when it may. */
       cache(options?: CacheCallOptions): this;
       /** split-knex: never answer this raw read from the cache. */
       noCache(): this;
+      /** split-knex: this raw read may be up to `ms` milliseconds stale (see the query builder's). */
+      maxStaleness(ms: number): this;
     }
   }
 }
 
-type Marked = BuilderInternals & { [CACHE_MARK]?: CacheMark };
+type Marked = BuilderInternals & { [CACHE_MARK]?: CacheMark; [STALENESS_MARK]?: number };
 type Ctor = new (client: KnexClient) => BuilderInternals;
 
 const READ_METHODS = new Set(['select', 'first', 'pluck']);
@@ -57,6 +67,15 @@ function markFor(options: CacheCallOptions | undefined): CacheMark {
   }
   if (key !== undefined && (typeof key !== 'string' || key.length === 0)) throw misuse('.cache({ key }) must be a non-empty string');
   return { mode: 'on', ttlMs, key };
+}
+
+// A read's staleness bound; a bad one is the caller's bug, said at once (not a silent fresh read).
+function maxStaleness(this: Marked, ms: number): Marked {
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0) {
+    throw new SplitKnexError('ESPLIT_CONFIG', `split-knex: .maxStaleness(ms) takes an integer number of milliseconds >= 0; got ${String(ms)}`);
+  }
+  this[STALENESS_MARK] = ms;
+  return this;
 }
 
 function misuse(message: string): SplitKnexError {
@@ -83,13 +102,16 @@ function cloneWithCacheMethods(this: Marked): Marked {
   withCacheMethods(cloned, true);
   const mark = this[CACHE_MARK];
   if (mark !== undefined) cloned[CACHE_MARK] = mark;
+  const bound = this[STALENESS_MARK];
+  if (bound !== undefined) cloned[STALENESS_MARK] = bound;
   return cloned;
 }
 
 function withCacheMethods(builder: Marked, cloneable: boolean): Marked {
-  const b = builder as Marked & { cache: typeof cache; noCache: typeof noCache; clone?: typeof cloneWithCacheMethods };
+  const b = builder as Marked & { cache: typeof cache; noCache: typeof noCache; maxStaleness: typeof maxStaleness; clone?: typeof cloneWithCacheMethods };
   b.cache = cache;
   b.noCache = noCache;
+  b.maxStaleness = maxStaleness;
   if (cloneable) b.clone = cloneWithCacheMethods;
   return b;
 }
@@ -115,6 +137,11 @@ export function assertCacheable(builder: BuilderInternals): void {
   const method = builder._method ?? 'select';
   if (builder._sequence === undefined && (method === 'raw' || READ_METHODS.has(method))) return;
   throw misuse(`.cache() on a ${method} query: only reads are cached`);
+}
+
+/** The `.maxStaleness(ms)` bound of a builder, if any. @internal */
+export function stalenessOf(builder: BuilderInternals): number | undefined {
+  return (builder as Marked)[STALENESS_MARK];
 }
 
 /** The `.cache()` / `.noCache()` mark of a builder, if any. @internal */

@@ -1,4 +1,5 @@
 import type { RouteTarget, Statement } from '../route/statement';
+import { stalenessOf } from './cache-methods';
 import type { BuilderInternals, CompiledQuery } from './knex-internals';
 
 /**
@@ -8,6 +9,13 @@ import type { BuilderInternals, CompiledQuery } from './knex-internals';
  * describeBuilder(db('users').forUpdate(), compiled) // { kind: 'query', method: 'select', lock: 'forUpdate', … }
  */
 export function describeBuilder(builder: BuilderInternals, compiled: CompiledQuery | CompiledQuery[]): Statement {
+  const statement = describe(builder, compiled);
+  const bound = stalenessOf(builder);
+  if (bound !== undefined) statement.maxStalenessMs = bound;
+  return statement;
+}
+
+function describe(builder: BuilderInternals, compiled: CompiledQuery | CompiledQuery[]): Statement {
   const hint = hintOf(builder._queryContext);
   if (Array.isArray(compiled)) {
     const isSchema = builder._sequence !== undefined;

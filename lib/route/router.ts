@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { SplitKnexError } from '../errors';
 import type { SqlClassification } from '../classify';
-import type { Node } from './node';
+import type { Node, NodeInfo } from './node';
 import type { ReplicaSelector } from './replica-selector';
 import type { Statement } from './statement';
 
@@ -46,6 +46,8 @@ export interface RouterOptions {
   fallback: 'primary' | 'error';
   /** True inside `db.usePrimary()`; read per statement. */
   forcePrimary: () => boolean;
+  /** `routing.primaryWeight`: the primary's share in the read rotation beside the replicas' weights (default 0: none). */
+  primaryWeight?: number;
 }
 
 /**
@@ -69,8 +71,11 @@ export class Router {
   /** Reads sent to the primary, by the policy (or cause) that sent them. */
   readonly primaryReads = new Map<string, number>();
   private writerNode: Node;
+  private readonly primaryWeight: number;
+  private primaryView: { node: Node; view: NodeInfo } | undefined;
 
   constructor(options: RouterOptions) {
+    this.primaryWeight = options.primaryWeight ?? 0;
     this.primary = options.primary;
     this.writerNode = options.primary;
     this.replicas = options.replicas;
@@ -153,7 +158,7 @@ export class Router {
       return this.decide(this.writer(), 'write', c.reason, c.tables, statement);
     }
     if (this.forcePrimary()) return this.decide(this.writer(), 'read', 'usePrimary scope', c.tables, statement, 'usePrimary');
-    return this.pickReplica(statement, c.tables, statement.hint === 'replica' ? 'hint: replica' : c.reason, false, exclude);
+    return this.pickReplica(statement, c.tables, statement.hint === 'replica' ? 'hint: replica' : c.reason, false, exclude, statement.hint === undefined);
   }
 
   /** Classifies without routing (for statements pinned by a transaction). */
@@ -168,9 +173,14 @@ export class Router {
     return this.pickReplica(statement, [], 'read-only transaction', false);
   }
 
-  private pickReplica(statement: Statement, tables: readonly string[], reason: string, hinted: boolean, exclude?: (node: Node) => boolean):
+  private pickReplica(statement: Statement, tables: readonly string[], reason: string, hinted: boolean, exclude?: (node: Node) => boolean, share = false):
     RouteDecision | Promise<RouteDecision> {
     let candidates = this.replicas.filter((n) => isEligible(n) && exclude?.(n) !== true);
+    // routing.primaryWeight: the writer joins the read rotation (never for hinted or bound reads).
+    if (share && this.primaryWeight > 0) {
+      const writer = this.writerNode;
+      if (writer.available && exclude?.(writer) !== true && this.writerRefusal(writer) === undefined) candidates.push(writer);
+    }
     if (candidates.length === 0) return this.noReplica(statement, tables, this.replicas.length === 0 ? 'no replicas configured' : 'no healthy replica');
     if (hinted) return this.choose(candidates, statement, tables, reason);
     for (let i = 0; i < this.policies.length; i++) {
@@ -207,9 +217,37 @@ export class Router {
   }
 
   private choose(candidates: Node[], statement: Statement, tables: readonly string[], reason: string): RouteDecision {
-    const node = this.selector.select(candidates, statement);
+    const node = this.primaryWeight > 0 ? this.selectWithPrimary(candidates, statement) : this.selector.select(candidates, statement);
     if (node === undefined) return this.noReplica(statement, tables, 'selector chose none');
+    if (node.role === 'primary') return this.decide(node, 'read', `${reason}; primary's read share`, tables, statement, 'share');
     return this.decide(node, 'read', reason, tables, statement);
+  }
+
+  // The selector sees the primary with weight routing.primaryWeight (its node's weight is 0).
+  private selectWithPrimary(candidates: Node[], statement: Statement): Node | undefined {
+    const at = candidates.findIndex((n) => n.role === 'primary');
+    if (at < 0) return this.selector.select(candidates, statement);
+    const views: NodeInfo[] = candidates.slice();
+    views[at] = this.readView(candidates[at]!);
+    const picked = this.selector.select(views, statement);
+    return picked === undefined ? undefined : candidates[views.indexOf(picked)];
+  }
+
+  private readView(node: Node): NodeInfo {
+    if (this.primaryView?.node !== node) {
+      const weight = this.primaryWeight;
+      this.primaryView = {
+        node,
+        view: {
+          get name() { return node.name; },
+          get role() { return node.role; },
+          weight,
+          get state() { return node.state; },
+          get inFlight() { return node.inFlight; },
+        },
+      };
+    }
+    return this.primaryView.view;
   }
 
   private noReplica(statement: Statement, tables: readonly string[], why: string, counter = 'fallback'): RouteDecision {

@@ -22,4 +22,6 @@ export interface Statement {
   hint: RouteTarget | undefined;
   /** The table a query builder names with `db('t')` / `.from('t')`, if it is a plain name. */
   table: string | undefined;
+  /** `.maxStaleness(ms)`: how stale (in ms) this read may be; only replicas within it take it. */
+  maxStalenessMs?: number;
 }

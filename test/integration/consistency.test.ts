@@ -88,8 +88,9 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       const t = (tallies.lsn = await writeThenRead(db, 200));
       expect(t.stale).to.equal(0);
       const s = db.stats().consistency as ConsistencyStats;
-      expect(s.lsnCaptures).to.equal(200);
-      expect(s.causalPrimaryReads + s.causalReplicaReads).to.equal(200);
+      // Positions come from shared reads on the background connection, never one per write.
+      expect(s.lsnCaptures).to.be.within(1, 200);
+      expect(s.pendingPrimaryReads + s.causalPrimaryReads + s.causalReplicaReads).to.equal(200);
     });
 
     it('LSN mode against a replica with no apply delay: zero stale reads, and reads return to the replica as it catches up', async () => {
@@ -135,7 +136,10 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       console.log(`[figures] caught-up replica, ${mode} mode: ${c.primary} of 60 reads on the primary, ${c.replica} on the replica, ${c.stale} stale`);
     }
     expect(counts.window).to.deep.include({ primary: 60, stale: 0, statsPrimary: 60 });
-    expect(counts.lsn).to.deep.include({ primary: 0, replica: 60, stale: 0, statsPrimary: 0 });
+    // LSN mode: only the first reads after each write, while the cached replica position is
+    // older than the write (refreshed in the background at once), go to the primary.
+    expect(counts.lsn).to.deep.include({ stale: 0, statsPrimary: counts.lsn!.primary });
+    expect(counts.lsn!.replica).to.be.at.least(50);
   });
 
   for (const mode of ['window', 'lsn'] as const) {
@@ -270,7 +274,7 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       await cluster().query('primary', `grant execute on function pg_current_wal_insert_lsn() to public; drop owned by ${role}; drop role ${role}`);
     });
 
-    it('each write whose position cannot be read gets a sticky window; LSN mode stays, stats() says why, no stale row', async () => {
+    it('LSN mode keeps reads after a write on the primary, says why in stats() and once in the log, and still reads no stale row', async () => {
       const as = (n: NodeInfo) => ({ host: n.host, port: n.port, database: n.database, user: role, password: role });
       const db = makeDb({ connection: as(cluster().primary), replicas: [{ name: lag.name, connection: as(lag) }], sticky: { mode: 'lsn' } });
       const warnings: unknown[] = [];
@@ -278,10 +282,9 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       const t = await writeThenRead(db, 20);
       expect(t.stale).to.equal(0);
       const s = db.stats().consistency as ConsistencyStats;
-      // A failure is transient by design: nothing switches the instance out of LSN mode.
-      expect(s.effectiveMode).to.equal('lsn');
+      expect(s.effectiveMode).to.equal('lsn'); // a failure is transient: never a mode switch
       expect(s.lsnUnavailable).to.match(/^42501/);
-      expect(s.lsnCaptureFailures).to.equal(20);
+      expect(s.lsnCaptures).to.equal(0);
       expect(warnings).to.have.length(1);
     });
   });

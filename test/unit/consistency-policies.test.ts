@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { SplitKnexError } from '../../lib';
+import { CommitPositions } from '../../lib/consistency/commit-positions';
 import { normalizeConsistencyConfig } from '../../lib/consistency/consistency-config';
 import { ConsistencyCounters } from '../../lib/consistency/consistency-counters';
 import { ConsistencyScopes } from '../../lib/consistency/consistency-scopes';
@@ -42,12 +43,21 @@ function read(sql = 'select * from "orders"'): Statement {
   return { kind: 'query', method: 'select', sql, lock: undefined, hint: undefined, table: 'orders' };
 }
 
-// The core reads the commit position once per write and shares it with every hook.
-function writeAt(lsn: string | Error): Pick<WriteInfo, 'statements' | 'query' | 'commitPosition'> {
-  return {
-    statements: [],
-    query: () => Promise.resolve({ rows: [] }),
-    commitPosition: () => (lsn instanceof Error ? Promise.reject(lsn) : Promise.resolve(parseLsn(lsn)!)),
+// The write's own facts; the consistency subsystem never asks its connection for a position.
+const writeFacts: Pick<WriteInfo, 'statements' | 'query' | 'commitPosition'> = {
+  statements: [],
+  query: () => Promise.resolve({ rows: [] }),
+  commitPosition: () => Promise.reject(new Error('the consistency subsystem must not read a position per write')),
+};
+
+/** The primary's position as the shared reader sees it: what the next read answers, and how many were sent. */
+class FakePrimaryReads {
+  answer: bigint | Error = 0n;
+  sent = 0;
+  read = (): Promise<bigint> => {
+    this.sent++;
+    const a = this.answer;
+    return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
   };
 }
 
@@ -55,21 +65,31 @@ function setup(raw: Record<string, unknown> = {}) {
   const clock = { t: 1_000_000, now() { return this.t; } };
   const options = normalizeConsistencyConfig({ ...raw, clock });
   const scope = new RequestScope();
-  const scopes = new ConsistencyScopes(scope, options);
   const counters = new ConsistencyCounters();
   const probes = new FakeProbes();
   const positions = new ReplicaPositions(() => primary, [r1, r2], probes, { pollIntervalMs: 100, pollTimeoutMs: 200, clock });
   const causal = new WeakSet<Statement>();
   const warnings: string[] = [];
-  const tracker = new WriteTracker(options, scopes, counters, true, (m) => warnings.push(m));
+  const primaryReads = new FakePrimaryReads();
+  const commits = new CommitPositions(primaryReads.read, (err) => warnings.push(String(err)));
+  const scopes = new ConsistencyScopes(scope, options, () => undefined, commits);
+  const tracker = new WriteTracker(options, scopes, commits, true);
   const health = { primaryDown: false };
   const sticky = new StickyPolicy({
-    options, scopes, positions, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]), primaryDown: () => health.primaryDown,
+    options, scopes, positions, commits, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]), primaryDown: () => health.primaryDown,
   });
   const lag = new LagPolicy(options, positions, counters, causal, () => health.primaryDown);
-  const write = (lsn: string | Error = '0/1000', tables: string[] = ['orders']) =>
-    tracker.afterWrite({ node: primary, tables, broad: false, ...writeAt(lsn), inTransaction: false });
-  return { clock, options, scopes, counters, probes, positions, sticky, lag, tracker, write, warnings, scope, health };
+  // A write commits (no I/O), then, as the background read would, the shared reader reads the
+  // primary's position: `lsn` (or fails). `commitOnly` leaves the position pending.
+  const commit = (tables: string[] = ['orders']) =>
+    tracker.afterWrite({ node: primary, tables, broad: false, ...writeFacts, inTransaction: false });
+  const write = async (lsn: string | Error = '0/1000', tables: string[] = ['orders']) => {
+    primaryReads.answer = lsn instanceof Error ? lsn : parseLsn(lsn)!;
+    commit(tables);
+    const state = scopes.current();
+    if (state !== undefined && state.pending !== 0) await commits.request(state.pending);
+  };
+  return { clock, options, scopes, counters, probes, positions, sticky, lag, tracker, write, commit, commits, primaryReads, warnings, scope, health };
 }
 
 async function verdict(policy: { check(s: Statement, c: readonly Node[]): unknown }, s = read(), candidates: readonly Node[] = [r1, r2]) {
@@ -102,7 +122,7 @@ describe('sticky policy: window mode', () => {
 
   it('a broad write (tables unknown or DDL) sticks every read, per table or not', async () => {
     const t = setup({ sticky: { mode: 'window', perTable: true } });
-    await t.tracker.afterWrite({ node: primary, tables: [], broad: true, ...writeAt('0/1'), inTransaction: true });
+    await t.tracker.afterWrite({ node: primary, tables: [], broad: true, ...writeFacts, inTransaction: true });
     expect(await verdict(t.sticky, { ...read('select * from users'), table: 'users' })).to.match(/^sticky window/);
   });
 
@@ -140,11 +160,10 @@ describe('sticky policy: LSN mode', () => {
     t.probes.readings.set(r1, { replayLsn: 0x1000n, replayAgeMs: 1 });
     t.probes.readings.set(r2, { replayLsn: 0xfffn, replayAgeMs: 1 });
     await t.positions.pollAll();
-    const calls = t.probes.calls;
     expect(await verdict(t.sticky)).to.deep.equal(['r1']);
-    expect(t.probes.calls).to.equal(calls); // answered from the cache: no round trip
+    expect(t.counters.causalWaits).to.equal(0); // answered from the cache: the read waited for nothing
     expect(t.counters.causalReplicaReads).to.equal(1);
-    expect(t.counters.lsnCaptures).to.equal(1);
+    expect(t.commits.reads).to.equal(1);
   });
 
   it('allows every replica (no filter) once all have caught up', async () => {
@@ -156,9 +175,10 @@ describe('sticky policy: LSN mode', () => {
     expect(await t.sticky.check(read(), [r1, r2])).to.equal(undefined);
   });
 
-  it('refreshes positions on demand when the cache is behind the write', async () => {
+  it('refreshes positions on demand when the cache is behind the write and a replica is predicted to have replayed it', async () => {
     const t = setup();
-    t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
+    t.probes.primaryLsn = 0x10n;
+    t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 }); // caught up with an idle primary
     await t.positions.pollAll();
     await t.write('0/1000');
     t.probes.readings.set(r1, { replayLsn: 0x1000n, replayAgeMs: 1 }); // caught up since the last poll
@@ -201,9 +221,10 @@ describe('sticky policy: LSN mode', () => {
 
   it('a replica that does not answer costs a read at most the first-refresh bound (maxWaitMs 0)', async () => {
     const t = setup({ lag: { pollTimeoutMs: 5000 } });
-    await t.write('0/1000');
+    t.probes.primaryLsn = 0x10n;
     t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
     await t.positions.pollAll();
+    await t.write('0/1000');
     t.probes.replica = () => new Promise(() => undefined); // paused: never answers
     const began = Date.now();
     expect(await verdict(t.sticky, read(), [r1])).to.match(/^causal: no replica has replayed 0\/1000/);
@@ -219,27 +240,23 @@ describe('sticky policy: LSN mode', () => {
     expect(await verdict(t.sticky)).to.equal(undefined);
   });
 
-  it('a refused position read costs that write a window, is said once, and never switches the instance out of LSN mode', async () => {
+  it('a failing position read keeps the scope on the primary for windowMs at most, is said once, and never switches the instance out of LSN mode', async () => {
     const t = setup({ sticky: { windowMs: 700 } });
     const refused = Object.assign(new Error('recovery is in progress'), { code: '55000' });
     await t.write(refused);
     await t.write(refused);
     expect(t.tracker.effectiveMode).to.equal('lsn');
-    expect(t.tracker.lsnUnavailable).to.contain('55000');
+    expect(t.tracker.lsnUnavailable).to.contain('recovery is in progress');
     expect(t.warnings).to.have.length(1);
-    expect(t.counters.lsnCaptureFailures).to.equal(2); // each write tries again: the failure is transient
-    expect(await verdict(t.sticky)).to.equal('sticky window (700 ms left)');
+    expect(t.commits.failures).to.equal(2); // each request reads again: the failure is transient
+    expect(await verdict(t.sticky)).to.equal("read-your-writes: the write's WAL position is being read");
+    t.clock.t += 700; // no position within windowMs: the write's window has ended
+    expect(await verdict(t.sticky)).to.equal(undefined);
+    expect(t.counters.lsnCaptureFailures).to.equal(1);
     // The next write whose position is read goes back to positions; the last failure is forgotten.
     await t.write('0/2000');
     expect(t.tracker.lsnUnavailable).to.equal(undefined);
-    expect(t.counters.lsnCaptures).to.equal(1);
-  });
-
-  it('a transient capture failure gives that write a window; LSN mode stays', async () => {
-    const t = setup();
-    await t.write(Object.assign(new Error('Connection terminated'), { code: undefined }));
-    expect(t.tracker.effectiveMode).to.equal('lsn');
-    expect(await verdict(t.sticky)).to.match(/^sticky window/);
+    expect(t.commits.reads).to.equal(1);
   });
 
   it('a write whose position is unknown is never hidden by an older known position', async () => {
@@ -248,7 +265,7 @@ describe('sticky policy: LSN mode', () => {
     await t.write(new Error('boom'));
     t.probes.readings.set(r1, { replayLsn: 0x1000n, replayAgeMs: 1 });
     await t.positions.pollAll();
-    expect(await verdict(t.sticky)).to.match(/^sticky window/);
+    expect(await verdict(t.sticky)).to.equal("read-your-writes: the write's WAL position is being read");
   });
 });
 
