@@ -91,6 +91,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     selector: createSelector(n.routing.strategy),
     classify,
     fallback: n.routing.fallback,
+    primaryWeight: n.routing.primaryWeight,
     forcePrimary: () => scope.current()?.forcePrimary === true,
   });
 
