@@ -281,7 +281,7 @@ describe('doctor connects with the credentials knex uses, under real password au
       'local all all trust', 'local replication all trust', 'host all postgres 127.0.0.1/32 trust',
       'host replication all 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', '',
     ].join('\n'), { mode: 0o644 });
-    pw = await startCluster({ replicas: 1, fixtures: false, settings: { hba_file: hba, password_encryption: 'scram-sha-256' } });
+    pw = await startCluster({ replicas: 1, fixtures: false, provider: 'local', settings: { hba_file: hba, password_encryption: 'scram-sha-256' } });
     await pw.query('primary', `create role doctor_app login password '${PASSWORD}'`);
     await pw.waitForReplication(30_000);
   });
