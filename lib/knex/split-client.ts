@@ -2,7 +2,7 @@ import type { Pipeline } from '../pipeline';
 import { nodeOfConnection, type Node } from '../route/node';
 import { cachingQueryBuilder, cachingRaw } from './cache-methods';
 import { ClientPG, type BuilderInternals, type KnexClient, type PooledConnection, type RunnerInternals } from './knex-internals';
-import { RoutingRunner } from './routing-runner';
+import { RoutingRunner, SETTLED_STREAM } from './routing-runner';
 import { BOUND, boundNodeOf, PIPELINE, pipelineOf } from './split-client-marks';
 import { SplitTransaction } from './split-transaction';
 
@@ -45,7 +45,10 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
     return (bound === undefined || bound === 'primary' ? pipeline.router.writer() : bound).acquire();
   }
 
+  // knex's stream releases `runner.connection` on 'close'; a routed stream's connection was
+  // released by the pipeline when its statement settled (see SETTLED_STREAM).
   override releaseConnection(connection: PooledConnection): Promise<void> {
+    if (connection === SETTLED_STREAM) return Promise.resolve();
     const node = nodeOfConnection(connection);
     return node === undefined ? super.releaseConnection(connection) : node.release(connection);
   }
