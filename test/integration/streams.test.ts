@@ -20,9 +20,13 @@ function drain(stream: Readable): Promise<{ rows: Array<Record<string, unknown>>
   const errors: unknown[] = [];
   return new Promise((resolve) => {
     stream.on('data', (row: Record<string, unknown>) => rows.push(row));
-    stream.on('error', (err: unknown) => errors.push(err));
-    // 'close' comes after 'end' or 'error'; one more turn lets a second 'error' show up.
-    stream.on('close', () => setImmediate(() => resolve({ rows, errors })));
+    // knex emits a query's error without destroying the stream (no 'close' follows): after the
+    // first 'end' or 'error', give a second 'error' time to show up.
+    const settle = () => setTimeout(() => resolve({ rows, errors }), 100);
+    stream.on('error', (err: unknown) => {
+      if (errors.push(err) === 1) settle();
+    });
+    stream.on('end', settle);
   });
 }
 
@@ -85,5 +89,67 @@ describe('streams', function () {
     expect(b.rows).to.deep.equal(a.rows);
     const s = db.stats().cache as CacheStats;
     expect({ hits: s.hits, misses: s.misses, stores: s.stores, entries: s.entries }).to.deep.equal({ hits: 0, misses: 0, stores: 0, entries: 0 });
+  });
+
+  describe('a stream the consumer destroys part-way', () => {
+    it('settles: inFlight back to 0, no listener left on the connection, the replica stays up, no error later', async () => {
+      const replica = cluster().replicas.find((r) => r.name !== lag.name)!;
+      const db = makeDb({ replicas: [{ name: replica.name, connection: replica.url }], pool: { min: 0, max: 1 } });
+      const late: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const stream = db.raw('select g from generate_series(1, 100000) g').stream();
+        await new Promise<void>((resolve) => stream.once('data', () => {
+          stream.destroy();
+          resolve();
+        }));
+        stream.on('error', (err) => late.push(err));
+      }
+      await pollUntil(async () => db.stats().totals.replica.inFlight === 0, {
+        timeoutMs: 10_000, what: 'destroyed streams to settle', describe: () => JSON.stringify(db.stats().nodes),
+      });
+      // The same (only) pooled connection serves the next read: it was released, and holds no 'end' listener of ours.
+      const [row] = (await db.raw(`select ${WHERE_AM_I}, pg_backend_pid() as pid`)).rows;
+      expect(nodeByPort(row.port)).to.equal(replica.name);
+      await db.destroy();
+      expect(late).to.deep.equal([]);
+      const node = db.stats().nodes.find((n) => n.name === replica.name)!;
+      expect({ state: node.state, errors: node.errors, inFlight: node.inFlight }).to.deep.equal({ state: 'up', errors: 0, inFlight: 0 });
+    });
+
+    it('12 of them on one connection: no MaxListenersExceededWarning, and the process exits 0 like plain knex', function () {
+      this.timeout(120_000);
+      const replica = cluster().replicas.find((r) => r.name !== lag.name)!;
+      const script = path.join(__dirname, '../support/destroyed-streams.ts');
+      const runAs = (kind: string) => spawnSync(process.execPath, ['--require', 'tsx/cjs', script, kind, cluster().primary.url, replica.name, replica.url], {
+        encoding: 'utf8', timeout: 60_000, cwd: path.join(__dirname, '../..'),
+      });
+      const plain = runAs('knex');
+      const split = runAs('split');
+      expect({ status: plain.status, stdout: plain.stdout.trim() }, plain.stderr).to.deep.equal({ status: 0, stdout: '{"warnings":[]}' });
+      expect({ status: split.status, stdout: split.stdout.trim() }, split.stderr).to.deep.equal({ status: 0, stdout: '{"warnings":[]}' });
+    });
+  });
+
+  describe('a failing stream', () => {
+    const failing: Array<[string, (db: Knex) => Readable]> = [
+      ['a read that fails on the replica (22012)', (db) => db.raw('select 1 / (g - 3) from generate_series(1, 5) g').stream()],
+      ['a write that fails on the primary (23505)', (db) => db('st_items').insert({ id: 1, v: 1 }).returning('id').stream()],
+      ['a read of a table that does not exist (42P01)', (db) => db('st_no_such_table').select().stream()],
+    ];
+    for (const [what, make] of failing) {
+      it(`emits 'error' once, as knex does: ${what}`, async () => {
+        const fresh = cluster().replicas.find((r) => r.name !== lag.name)!;
+        await cluster().waitForReplication(30_000, [fresh.name]);
+        await drain(makeDb({ replicas: [{ name: fresh.name, connection: fresh.url }] })('st_items').insert({ id: 1, v: 1 }).onConflict('id').ignore().stream());
+        const db = makeDb({ replicas: [{ name: fresh.name, connection: fresh.url }] });
+        const ours = await drain(make(db as unknown as Knex));
+        const plain = plainKnex(fresh);
+        const theirs = await drain(make(what.includes('primary') ? plainKnex(cluster().primary) : plain));
+        await plain.destroy();
+        expect(theirs.errors.length, 'plain knex').to.equal(1);
+        expect(ours.errors.length).to.equal(1);
+        expect((ours.errors[0] as { code?: string }).code).to.equal((theirs.errors[0] as { code?: string }).code);
+      });
+    }
   });
 });
