@@ -80,6 +80,9 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
           ? this.runOn(connection, decision, cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb, params)
           : this.streamOn(connection, decision, params as StreamParams);
       },
+      // knex's `.timeout()` failed the statement after it was sent (cancelled, or the cancel
+      // failed and the connection is disposed): knex's error, never a run on another node.
+      mayRetry: (err) => !isKnexTimeout(err),
       retrying: () => {
         this.connection = undefined;
         handedOver = false;
@@ -154,6 +157,12 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
       },
     });
   }
+}
+
+// knex's timeout path: a KnexTimeoutError, or the cancel's own error with knex's `timeout` added.
+function isKnexTimeout(err: unknown): boolean {
+  const e = err as { name?: unknown; timeout?: unknown; sql?: unknown } | null;
+  return e?.name === 'KnexTimeoutError' || (typeof e?.timeout === 'number' && typeof e.sql === 'string');
 }
 
 function streamOf(cb: Callback, params: unknown): StreamInternals | undefined {

@@ -20,11 +20,11 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
 
   // Builders of a splitKnex instance carry `.cache()` / `.noCache()` (see cache-methods.ts).
   queryBuilder(): BuilderInternals {
-    return cachingQueryBuilder(this);
+    return skipOwnFrame(cachingQueryBuilder(this));
   }
 
   raw(...args: unknown[]): BuilderInternals {
-    return cachingRaw(this, args);
+    return skipOwnFrame(cachingRaw(this, args));
   }
 
   override transaction(container: unknown, config?: unknown, outerTx?: unknown): unknown {
@@ -89,6 +89,15 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
     }
     if (typeof callback === 'function') callback();
   }
+}
+
+// With `asyncStackTraces`, knex's builders keep an Error and cut a fixed number of frames
+// off it (its own constructors); our builder helper adds one frame more: cut it too, so the
+// stack starts at the caller's frame as in knex.
+function skipOwnFrame(builder: BuilderInternals): BuilderInternals {
+  const saved = (builder as { _asyncStack?: { lines: number } })._asyncStack;
+  if (saved !== undefined) saved.lines += 1;
+  return builder;
 }
 
 function replicasOf(pipeline: Pipeline): readonly Node[] {

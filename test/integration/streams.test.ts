@@ -152,4 +152,77 @@ describe('streams', function () {
       });
     }
   });
+
+  describe('.timeout() and asyncStackTraces', () => {
+    // pg_sleep() is no read to the classifier: vouch for it.
+    const onReplica = { splitKnex: { target: 'replica' } };
+    it('.timeout(ms, { cancel: true }) cancels the query on the replica that runs it', async () => {
+      const fresh = cluster().replicas.find((r) => r.name !== lag.name)!;
+      const db = makeDb({ replicas: [{ name: fresh.name, connection: fresh.url }] });
+      const tag = `st_cancel_${Date.now()}`;
+      const ran: string[] = [];
+      db.on('route', (e: { node: string }) => ran.push(e.node));
+      let caught: unknown;
+      try {
+        await db.raw(`select pg_sleep(30), '${tag}'`).queryContext(onReplica).timeout(300, { cancel: true });
+      } catch (err) {
+        caught = err;
+      }
+      expect(ran).to.deep.equal([fresh.name]);
+      expect((caught as Error)?.name).to.equal('KnexTimeoutError');
+      expect((caught as Error).message).to.equal('Defined query timeout of 300ms exceeded when running query.');
+      // Cancelled where it ran: nothing of it is still running on the replica.
+      const running = await cluster().query(fresh.name, `select count(*)::int as n from pg_stat_activity where query like '%${tag}%' and state = 'active' and pid <> pg_backend_pid()`);
+      expect(running[0].n).to.equal(0);
+    });
+
+    it('keeps knex\'s error when cancelling itself fails (the replica refuses the cancel connection)', async () => {
+      const fresh = cluster().replicas.find((r) => r.name !== lag.name)!;
+      const role = 'st_one_conn';
+      await cluster().query('primary', `do $$ begin if not exists (select from pg_roles where rolname = '${role}') then create role ${role} login; end if; end $$; alter role ${role} connection limit 1; grant select on st_items to ${role}`);
+      await cluster().waitForReplication(30_000, [fresh.name]);
+      const as = (url: string) => url.replace(/\/\/[^@/]*@/, `//${role}@`);
+      // Only the replica is reached as the limited role; no background work connects to it.
+      const db = makeDb({ replicas: [{ name: fresh.name, connection: as(fresh.url) }], health: false, sticky: { mode: 'none' } });
+      const ran: string[] = [];
+      db.on('route', (e: { node: string }) => ran.push(e.node));
+      let caught: unknown;
+      try {
+        await db.raw('select pg_sleep(30)').queryContext(onReplica).timeout(300, { cancel: true });
+      } catch (err) {
+        caught = err;
+      }
+      expect(ran).to.deep.equal([fresh.name]);
+      expect((caught as Error)?.message, (caught as Error)?.stack).to.equal('After query timeout of 300ms exceeded, cancelling of query failed.');
+      expect((caught as { code?: string }).code).to.equal('53300');
+    });
+
+    it('with asyncStackTraces: true the stack starts at the caller, like knex', async () => {
+      const db = makeDb({ asyncStackTraces: true });
+      const plain = plainKnex(cluster().primary, { asyncStackTraces: true });
+      const fail = (k: Knex) => k('st_no_such_table').select('id');
+      const failRaw = (k: Knex) => k.raw('select * from st_no_such_table');
+      const firstFrame = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          // knex keeps its own first frame or two; what matters is where the caller's frame is.
+          const frames = (err as Error).stack!.split('\n').slice(1).map((l) => l.trim());
+          const at = frames.findIndex((l) => l.includes('streams.test.ts'));
+          return { at, frame: frames[at] };
+        }
+        throw new Error('expected a failure');
+      };
+      try {
+        for (const make of [fail, failRaw]) {
+          const theirs = await firstFrame(make(plain) as unknown as Promise<unknown>);
+          const ours = await firstFrame(make(db as unknown as Knex) as unknown as Promise<unknown>);
+          expect(theirs.at).to.be.at.least(0);
+          expect(ours).to.deep.equal(theirs);
+        }
+      } finally {
+        await plain.destroy();
+      }
+    });
+  });
 });
