@@ -140,6 +140,12 @@ describe('commit paths: effects finish before the caller resumes', function () {
         .to.deep.equal({ node: 'primary', standby: false, iso: 'serializable', ro: 'on' });
       // Read-only: nothing to record.
       expect(db.stats().consistency.lsnCaptures).to.equal(0);
+      // docs/routing.md: DEFERRABLE through SET TRANSACTION, first in the transaction.
+      const deferrable = await db.transaction(async (trx) => {
+        await trx.raw('set transaction isolation level serializable read only deferrable');
+        return (await trx.raw("select current_setting('transaction_deferrable') as d")).rows[0].d as string;
+      });
+      expect(deferrable).to.equal('on');
     });
   });
 });
