@@ -47,6 +47,8 @@ export interface StatementRun {
   execute(connection: PooledConnection, decision: RouteDecision): Promise<unknown>;
   /** An attempt failed and another follows (knex rewrites the compiled query while running it). */
   retrying(): void;
+  /** False for a failure that must reach the caller as it is (knex's `.timeout()`: the statement ran). */
+  mayRetry?(err: unknown): boolean;
 }
 
 /** A statement whose connection was chosen before it (a transaction, `.connection(conn)`). @internal */
@@ -165,6 +167,7 @@ export class Pipeline {
         return result;
       } catch (err) {
         node.errors++;
+        if (run.mayRetry?.(err) === false) throw err;
         this.noteNodeError(node, err, 'query');
         decision = await this.nextAttempt({ node, decision, statement, err, attempt, phase: 'query', streaming: run.streaming, bound: run.bound !== undefined });
         run.retrying();

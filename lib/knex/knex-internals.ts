@@ -106,7 +106,23 @@ export const Seeder: new (knex: Knex) => Knex.Seeder = require('knex/lib/migrati
 export const makeKnex: (client: KnexClient) => Knex = require('knex/lib/knex-builder/make-knex');
 const callbacks: {
   ensureConnectionCallback: (runner: RunnerInternals) => Promise<unknown>;
+  ensureConnectionStreamCallback: (runner: RunnerInternals, params: StreamParams) => Promise<unknown>;
 } = require('knex/lib/execution/internal/ensure-connection-callback');
+
+/** What knex's `Runner#stream` hands `ensureConnection` as the callback's params. */
+export interface StreamParams {
+  /** The object-mode Transform knex returned to the caller (rows are piped into it). */
+  stream: StreamInternals;
+  options: unknown;
+  hasHandler: boolean;
+}
+
+/** The Transform knex's `Runner#stream` creates: it has no `_flush` of its own. */
+export interface StreamInternals extends EventEmitter {
+  readonly destroyed: boolean;
+  _flush?: (callback: (err?: Error | null) => void) => void;
+  destroy(err?: Error): unknown;
+}
 
 /** knex's `start` events, fired before a builder is compiled (listeners may still change it). */
 export function emitStart(runner: RunnerInternals): void {
@@ -125,3 +141,35 @@ export function runCompiled(runner: RunnerInternals, compiled: CompiledQuery | C
 
 /** Exposed for the seam test: the callback `runCompiled` mirrors. */
 export const knexEnsureConnectionCallback = callbacks.ensureConnectionCallback;
+
+/**
+ * knex's stream step (`ensureConnectionStreamCallback`) on a connection passed in, so the
+ * runner need not hold it in `runner.connection` while it streams: knex's stream releases
+ * `runner.connection` on 'close', and the pipeline must own that release (the after-commit
+ * effects still run on it).
+ */
+export function streamOn(runner: RunnerInternals, connection: PooledConnection, params: StreamParams): Promise<unknown> {
+  try {
+    const sql = runner.builder.toSQL();
+    if (Array.isArray(sql) && params.hasHandler) throw new Error('The stream may only be used with a single query statement.');
+    return runner.client.stream(connection, sql, params.stream, params.options);
+  } catch (e) {
+    params.stream.emit('error', e);
+    throw e;
+  }
+}
+
+/** Exposed for the seam test: the callback `streamOn` mirrors. */
+export const knexEnsureConnectionStreamCallback = callbacks.ensureConnectionStreamCallback;
+
+/**
+ * Resolves once a pg client has no query running (at once when it has none). A streamed
+ * query's 'end' comes before PostgreSQL's ReadyForQuery: what runs next on the connection
+ * (the after-commit effects) waits for it rather than queueing behind the stream, which pg
+ * 8 flags as deprecated. Reads pg's `_getActiveQuery()` and its 'drain' event.
+ */
+export function untilIdle(connection: PooledConnection): Promise<void> {
+  const c = connection as unknown as { _getActiveQuery?: () => unknown; once?: (e: 'drain', f: () => void) => void };
+  if (typeof c._getActiveQuery !== 'function' || typeof c.once !== 'function' || c._getActiveQuery() == null) return Promise.resolve();
+  return new Promise((resolve) => c.once!('drain', resolve));
+}

@@ -4,8 +4,9 @@ import { builderSource } from './builder-source';
 import { assertCacheable } from './cache-methods';
 import { describeBuilder } from './describe-builder';
 import {
-  emitStart, Runner, runCompiled,
+  emitStart, Runner, runCompiled, streamOn, untilIdle,
   type BuilderInternals, type CompiledQuery, type KnexClient, type PooledConnection, type RunnerInternals,
+  type StreamInternals, type StreamParams,
 } from './knex-internals';
 import { boundNodeOf, pipelineOf, transactionOf } from './split-client-marks';
 
@@ -13,6 +14,14 @@ type Callback = (runner: RunnerInternals, params?: unknown) => unknown;
 
 /** Marks `run()`'s callback so `ensureConnection` knows it may emit `start` and compile once. */
 const RUN: Callback = (runner) => runCompiled(runner, (runner as RoutingRunner).compiled ?? runner.builder.toSQL());
+
+/**
+ * What a streaming runner holds in `runner.connection` once its statement settled: knex's
+ * stream then neither emits the error again (it only emits errors raised before a
+ * connection was taken) nor releases a connection on 'close' (the pipeline released it).
+ * `SplitClient.releaseConnection` ignores it. @internal
+ */
+export const SETTLED_STREAM: PooledConnection = Object.freeze({}) as PooledConnection;
 
 /** The route info carried on every query object, so knex's events say where it ran. */
 export interface QueryRouteInfo {
@@ -58,32 +67,58 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     // After destroy() the statement fails before it compiles or emits anything.
     pipeline.lifecycle.enter();
     const compiled = this.prepare(cb);
-    const runCb: Callback = cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb;
-    return pipeline.run({
+    const stream = streamOf(cb, params);
+    let handedOver = false;
+    const settled = pipeline.run({
       statement: describeBuilder(this.builder, compiled),
       bound: boundNodeOf(this.client),
       streaming: cb !== RUN,
       source: () => builderSource(this.builder, compiled),
-      execute: (connection, decision) => this.runOn(connection, decision, runCb, params),
+      execute: (connection, decision) => {
+        handedOver = true;
+        return stream === undefined
+          ? this.runOn(connection, decision, cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb, params)
+          : this.streamOn(connection, decision, params as StreamParams);
+      },
+      // knex's `.timeout()` failed the statement after it was sent (cancelled, or the cancel
+      // failed and the connection is disposed): knex's error, never a run on another node.
+      mayRetry: (err) => !isKnexTimeout(err),
       retrying: () => {
         this.connection = undefined;
+        handedOver = false;
         // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
         if (cb === RUN) this.compiled = this.builder.toSQL();
       },
     });
+    if (stream === undefined) return settled;
+    // The consumer sees 'end' only once the pipeline settled: a streamed write's after-commit
+    // effects (position, cache invalidation) ran before a read that follows 'end'.
+    holdEndUntil(stream, settled);
+    try {
+      return await settled;
+    } finally {
+      if (handedOver) this.connection = SETTLED_STREAM;
+    }
+  }
+
+  // A stream runs on a connection the pipeline owns until the statement settles: not in
+  // `this.connection`, which knex's stream releases on 'close' (see SETTLED_STREAM).
+  private streamOn(connection: PooledConnection, decision: RouteDecision, params: StreamParams): Promise<unknown> {
+    const node = decision.node;
+    this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
+    const streamed = streamOn(this, connection, params).then(async (res) => {
+      await untilIdle(connection);
+      return res;
+    });
+    const work = untilStreamCloses(streamed, params.stream);
+    return untilConnectionEnds(work, connection, node.name, params.stream);
   }
 
   private runOn(connection: PooledConnection, decision: RouteDecision, cb: Callback, params: unknown): Promise<unknown> {
     this.connection = connection;
     const node = decision.node;
     this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
-    const work = Promise.resolve(cb(this, params));
-    // A failed attempt drops the connection (as knex's runner does): knex's stream() then
-    // emits the error on the stream, and the pool gets the connection back once.
-    return (cb === RUN ? work : untilConnectionEnds(work, connection, node.name)).catch((err: unknown) => {
-      this.connection = undefined;
-      throw err;
-    });
+    return Promise.resolve(cb(this, params));
   }
 
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
@@ -114,23 +149,70 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
       node,
       reason,
       writes: inTransaction ? tx?.writes : undefined,
-      execute: () => Promise.resolve(cb === RUN ? runCompiled(this, compiled) : cb(this, params)),
+      execute: () => {
+        if (cb === RUN) return Promise.resolve(runCompiled(this, compiled));
+        const stream = streamOf(cb, params);
+        const work = Promise.resolve(cb(this, params));
+        return stream === undefined ? work : untilStreamCloses(work, stream);
+      },
     });
   }
 }
 
+// knex's timeout path: a KnexTimeoutError, or the cancel's own error with knex's `timeout` added.
+function isKnexTimeout(err: unknown): boolean {
+  const e = err as { name?: unknown; timeout?: unknown; sql?: unknown } | null;
+  return e?.name === 'KnexTimeoutError' || (typeof e?.timeout === 'number' && typeof e.sql === 'string');
+}
+
+function streamOf(cb: Callback, params: unknown): StreamInternals | undefined {
+  if (cb === RUN) return undefined;
+  const stream = (params as Partial<StreamParams> | undefined)?.stream;
+  return stream !== undefined && typeof stream.once === 'function' ? stream : undefined;
+}
+
+// knex's stream ends (push(null), then 'end') after `_flush` calls back: hold that until
+// `settled`. Its failure was already emitted on the stream by knex: never a second time here.
+function holdEndUntil(stream: StreamInternals, settled: Promise<unknown>): void {
+  const flush = stream._flush;
+  stream._flush = (done) => {
+    const go = (): void => (flush === undefined ? done() : flush.call(stream, done));
+    settled.then(go, go);
+  };
+}
+
 /**
- * A stream whose connection dies mid-way never settles in knex + pg-query-stream: the
- * connection would stay checked out and `destroy()` would wait for it forever. Settle it
- * with an error instead (knex then emits it on the stream, since the runner drops the
- * connection on failure).
+ * A stream the consumer destroys part-way never settles in knex + pg-query-stream (the
+ * destroyed query stream emits neither 'end' nor 'error'): settle it when the stream closes,
+ * so the statement counts as done, `inFlight` goes down and its listeners go away. The
+ * cursor's close is queued on the connection before anything that runs on it next.
  */
-function untilConnectionEnds(work: Promise<unknown>, connection: PooledConnection, nodeName: string): Promise<unknown> {
+function untilStreamCloses(work: Promise<unknown>, stream: StreamInternals): Promise<unknown> {
+  if (stream.destroyed) return Promise.race([work, Promise.resolve(undefined)]);
+  let onClose: (() => void) | undefined;
+  const closed = new Promise<undefined>((resolve) => {
+    onClose = () => resolve(undefined);
+    stream.once('close', onClose);
+  });
+  return Promise.race([work, closed]).finally(() => stream.removeListener('close', onClose!));
+}
+
+/**
+ * A stream whose connection dies mid-way, while the consumer is not reading, never settles
+ * in knex + pg-query-stream: the connection would stay checked out and `destroy()` would
+ * wait for it forever. Settle it with an error instead, and destroy the stream with it
+ * (knex would not emit it: the connection had been taken).
+ */
+function untilConnectionEnds(work: Promise<unknown>, connection: PooledConnection, nodeName: string, stream: StreamInternals): Promise<unknown> {
   const conn = connection as unknown as { once?: (e: string, f: (err?: unknown) => void) => void; removeListener?: (e: string, f: () => void) => void };
   if (typeof conn.once !== 'function') return work;
   let onEnd: (() => void) | undefined;
   const ended = new Promise<never>((_, reject) => {
-    onEnd = () => reject(Object.assign(new Error(`split-knex: the connection to ${nodeName} ended while streaming`), { code: 'ECONNRESET' }));
+    onEnd = () => {
+      const err = Object.assign(new Error(`split-knex: the connection to ${nodeName} ended while streaming`), { code: 'ECONNRESET' });
+      if (!stream.destroyed) stream.destroy(err);
+      reject(err);
+    };
     conn.once!('end', onEnd);
   });
   return Promise.race([work, ended]).finally(() => conn.removeListener?.('end', onEnd!));

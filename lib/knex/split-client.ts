@@ -2,7 +2,7 @@ import type { Pipeline } from '../pipeline';
 import { nodeOfConnection, type Node } from '../route/node';
 import { cachingQueryBuilder, cachingRaw } from './cache-methods';
 import { ClientPG, type BuilderInternals, type KnexClient, type PooledConnection, type RunnerInternals } from './knex-internals';
-import { RoutingRunner } from './routing-runner';
+import { RoutingRunner, SETTLED_STREAM } from './routing-runner';
 import { BOUND, boundNodeOf, PIPELINE, pipelineOf } from './split-client-marks';
 import { SplitTransaction } from './split-transaction';
 
@@ -20,11 +20,11 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
 
   // Builders of a splitKnex instance carry `.cache()` / `.noCache()` (see cache-methods.ts).
   queryBuilder(): BuilderInternals {
-    return cachingQueryBuilder(this);
+    return skipOwnFrame(cachingQueryBuilder(this));
   }
 
   raw(...args: unknown[]): BuilderInternals {
-    return cachingRaw(this, args);
+    return skipOwnFrame(cachingRaw(this, args));
   }
 
   override transaction(container: unknown, config?: unknown, outerTx?: unknown): unknown {
@@ -45,7 +45,10 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
     return (bound === undefined || bound === 'primary' ? pipeline.router.writer() : bound).acquire();
   }
 
+  // knex's stream releases `runner.connection` on 'close'; a routed stream's connection was
+  // released by the pipeline when its statement settled (see SETTLED_STREAM).
   override releaseConnection(connection: PooledConnection): Promise<void> {
+    if (connection === SETTLED_STREAM) return Promise.resolve();
     const node = nodeOfConnection(connection);
     return node === undefined ? super.releaseConnection(connection) : node.release(connection);
   }
@@ -86,6 +89,15 @@ export class SplitClient extends (ClientPG as unknown as new (config: unknown) =
     }
     if (typeof callback === 'function') callback();
   }
+}
+
+// With `asyncStackTraces`, knex's builders keep an Error and cut a fixed number of frames
+// off it (its own constructors); our builder helper adds one frame more: cut it too, so the
+// stack starts at the caller's frame as in knex.
+function skipOwnFrame(builder: BuilderInternals): BuilderInternals {
+  const saved = (builder as { _asyncStack?: { lines: number } })._asyncStack;
+  if (saved !== undefined) saved.lines += 1;
+  return builder;
 }
 
 function replicasOf(pipeline: Pipeline): readonly Node[] {
