@@ -12,6 +12,7 @@ import type { BoundTarget } from './knex/split-client-marks';
 import { InstanceLifecycle } from './lifecycle';
 import { Pipeline, type MisrouteEvent, type RouteEvent } from './pipeline';
 import { misrouteRetry } from './route/misroute-retry';
+import { tempRelationRetry } from './route/temp-relation-retry';
 import { Node } from './route/node';
 import { createSelector } from './route/replica-selector';
 import { RequestScope } from './route/request-scope';
@@ -116,7 +117,10 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   pipeline = new Pipeline({
     router, subsystems, lifecycle, events: db,
     classifyPinned: classifyInTransaction,
-    coreRetries: [misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a))],
+    coreRetries: [
+      misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a)),
+      tempRelationRetry({ router, enabled: !n.catalog.enabled, note: (e) => pipeline!.emit('read-retry', e) }),
+    ],
     logger: facadeClient.logger,
   });
   (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
