@@ -8,6 +8,7 @@ import { ConsistencyScopes } from './consistency-scopes';
 import { LagPolicy } from './lag-policy';
 import { linkPositionProbes } from './position-probe';
 import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions';
+import { schemaLagRetry } from './schema-lag-retry';
 import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
 import { formatLsn } from './wal-position';
 import { WriteTracker } from './write-tracker';
@@ -45,6 +46,8 @@ export interface ConsistencyStats {
   lsnCaptureMs: number;
   lsnCaptureFailures: number;
   tokensApplied: number;
+  /** Reads a replica answered 42P01/42703/42883/42704/3F000 while behind the primary, run again on the primary (schema lag). */
+  schemaLagRetries: number;
 }
 
 /**
@@ -94,6 +97,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
       }),
       new LagPolicy(options, positions, counters, causal, primaryDown),
     ],
+    retry: schemaLagRetry({ router, positions, count: () => counters.schemaLagRetries++, emit: (e) => ctx.emit('read-retry', e) }),
     afterCommit: (write) => tracker.afterWrite(write),
     background: positions,
     stats: (): ConsistencyStats => {
