@@ -11,6 +11,7 @@ import { SplitClient, PIPELINE } from './knex/split-client';
 import type { BoundTarget } from './knex/split-client-marks';
 import { InstanceLifecycle } from './lifecycle';
 import { Pipeline, type MisrouteEvent, type RouteEvent } from './pipeline';
+import { forgottenTransactingGuard } from './route/forgotten-transacting';
 import { misrouteRetry } from './route/misroute-retry';
 import { tempRelationRetry } from './route/temp-relation-retry';
 import { Node } from './route/node';
@@ -85,7 +86,8 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   let subsystems: readonly Subsystem[] = [];
   const options = classifyOptionsOf(() => subsystems);
   // Routed classifications pass the subsystems' observers (the catalog counts what it decided).
-  const classify = statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run));
+  const forgotten = forgottenTransactingGuard({ strict: n.routing.strictTransactions });
+  const classify = forgotten.wrap(statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run)));
   const router = new Router({
     primary,
     replicas,
@@ -124,6 +126,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     logger: facadeClient.logger,
   });
   (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
+  forgotten.attach(pipeline);
 
   attachMethods(db, pipeline, facadeClient, scope, () => collectStats({ pipeline: pipeline!, nodes, subsystems, links }));
   for (const s of subsystems) {
