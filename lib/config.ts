@@ -69,6 +69,14 @@ export interface RoutingConfig {
    * never take the primary this way.
    */
   primaryWeight?: number;
+  /**
+   * Refuse (`ESPLIT_OUTSIDE_TRANSACTION`) a read that runs outside any transaction while the same
+   * async context holds an open transaction of this instance: the usual sign of a forgotten
+   * `.transacting(trx)`. Default false: such a read runs (on a replica) and `split-knex:route`
+   * debug output says so. Turn it on in tests and development; a read that must run outside on
+   * purpose names its target (`queryContext({ splitKnex: { target } })`).
+   */
+  strictTransactions?: boolean;
 }
 
 /**
@@ -147,7 +155,7 @@ const TOP_KEYS: readonly string[] = [...SPLIT_KEYS, ...KNEX_KEYS];
 // Compiles only while every declared key has a runtime entry: a key added to the type must
 // be added to SPLIT_KEYS (or knex's list), or it would be rejected at run time.
 type TopKeysCovered = Exact<Exclude<keyof SplitKnexConfig, (typeof SPLIT_KEYS)[number] | (typeof KNEX_KEYS)[number]> extends never ? true : false>;
-const ROUTING_KEYS = ['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes', 'primaryWeight'] as const satisfies ReadonlyArray<keyof RoutingConfig>;
+const ROUTING_KEYS = ['strategy', 'fallback', 'readOnlyFunctions', 'classifierCacheSize', 'retryMisroutes', 'primaryWeight', 'strictTransactions'] as const satisfies ReadonlyArray<keyof RoutingConfig>;
 const REPLICA_KEYS = ['name', 'connection', 'weight', 'pool'] as const satisfies ReadonlyArray<keyof ReplicaConfig>;
 // Names from other libraries' replica options, too far from ours for the edit distance.
 const TYPOS: Record<string, string> = { readReplicas: 'replicas', read: 'replicas', routes: 'routing', route: 'routing' };
@@ -267,7 +275,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
   const out: NormalizedConfig['routing'] = {
-    strategy: 'round-robin', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true, primaryWeight: 0,
+    strategy: 'round-robin', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true, primaryWeight: 0, strictTransactions: false,
   };
   if (value === undefined) return out;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError('routing', value, 'must be an object');
@@ -302,6 +310,10 @@ function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
     const w = r.primaryWeight;
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw configError('routing.primaryWeight', w, 'must be a finite number >= 0');
     out.primaryWeight = w;
+  }
+  if (r.strictTransactions !== undefined) {
+    if (typeof r.strictTransactions !== 'boolean') throw configError('routing.strictTransactions', r.strictTransactions, 'must be a boolean');
+    out.strictTransactions = r.strictTransactions;
   }
   return out;
 }

@@ -10,6 +10,8 @@ import { redactConnection, redactText } from './redact';
  * - `ESPLIT_TOKEN`: a consistency token could not be decoded.
  * - `ESPLIT_CACHE`: the result cache was misused (e.g. `.cache()` on a write).
  * - `ESPLIT_DESTROYED`: the instance was used after `destroy()` without `initialize()`.
+ * - `ESPLIT_OUTSIDE_TRANSACTION`: with `routing.strictTransactions`, a read ran outside the
+ *   transaction its async context holds open (a forgotten `.transacting(trx)`).
  */
 export type SplitKnexErrorCode =
   | 'ESPLIT_CONFIG'
@@ -17,7 +19,8 @@ export type SplitKnexErrorCode =
   | 'ESPLIT_PRIMARY_DOWN'
   | 'ESPLIT_TOKEN'
   | 'ESPLIT_CACHE'
-  | 'ESPLIT_DESTROYED';
+  | 'ESPLIT_DESTROYED'
+  | 'ESPLIT_OUTSIDE_TRANSACTION';
 
 /** Options for {@link SplitKnexError}. */
 export interface SplitKnexErrorOptions {

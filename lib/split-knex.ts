@@ -11,7 +11,9 @@ import { SplitClient, PIPELINE } from './knex/split-client';
 import type { BoundTarget } from './knex/split-client-marks';
 import { InstanceLifecycle } from './lifecycle';
 import { Pipeline, type MisrouteEvent, type RouteEvent } from './pipeline';
+import { forgottenTransactingGuard } from './route/forgotten-transacting';
 import { misrouteRetry } from './route/misroute-retry';
+import { tempRelationRetry } from './route/temp-relation-retry';
 import { Node } from './route/node';
 import { createSelector } from './route/replica-selector';
 import { RequestScope } from './route/request-scope';
@@ -84,7 +86,8 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   let subsystems: readonly Subsystem[] = [];
   const options = classifyOptionsOf(() => subsystems);
   // Routed classifications pass the subsystems' observers (the catalog counts what it decided).
-  const classify = statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run));
+  const forgotten = forgottenTransactingGuard({ strict: n.routing.strictTransactions });
+  const classify = forgotten.wrap(statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run)));
   const router = new Router({
     primary,
     replicas,
@@ -120,10 +123,14 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   pipeline = new Pipeline({
     router, subsystems, lifecycle, events: db,
     classifyPinned: classifyInTransaction,
-    coreRetries: [misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a))],
+    coreRetries: [
+      misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a)),
+      tempRelationRetry({ router, enabled: !n.catalog.enabled, note: (e) => pipeline!.emit('read-retry', e) }),
+    ],
     logger: facadeClient.logger,
   });
   (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
+  forgotten.attach(pipeline);
 
   attachMethods(db, pipeline, facadeClient, scope, () => collectStats({ pipeline: pipeline!, nodes, subsystems, links }));
   for (const s of subsystems) {

@@ -42,6 +42,8 @@ export class ConsistencyCounters {
   positionsApplied = 0;
   /** Tokens applied. */
   tokensApplied = 0;
+  /** Reads a replica answered with an undefined-object error while behind the primary, run again on the primary. */
+  schemaLagRetries = 0;
 
   /** A plain object copy, times rounded to 0.1 ms. */
   snapshot(): Record<string, number> {

@@ -10,6 +10,7 @@ import { LagPolicy } from './lag-policy';
 import { linkPositionProbes } from './position-probe';
 import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions';
 import { StalenessPolicy } from './staleness-policy';
+import { schemaLagRetry } from './schema-lag-retry';
 import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
 import { formatLsn } from './wal-position';
 import { WriteTracker } from './write-tracker';
@@ -52,6 +53,8 @@ export interface ConsistencyStats {
   lsnCaptureFailures: number;
   tokensApplied: number;
   positionsApplied: number;
+  /** Reads a replica answered 42P01/42703/42883/42704/3F000 while behind the primary, run again on the primary (schema lag). */
+  schemaLagRetries: number;
 }
 
 /**
@@ -109,6 +112,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
       new StalenessPolicy(positions, counters, options.clock, causal),
       new LagPolicy(options, positions, counters, causal, primaryDown),
     ],
+    retry: schemaLagRetry({ router, positions, count: () => counters.schemaLagRetries++, emit: (e) => ctx.emit('read-retry', e) }),
     afterCommit: (write) => tracker.afterWrite(write),
     // Monotonic reads: a request/job scope never reads from a replica behind one it read from.
     // Not the instance-wide state: every request of the process would then chase the replica

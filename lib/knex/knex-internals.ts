@@ -82,7 +82,11 @@ export interface TransactionInternals extends EventEmitter {
   readOnly?: boolean;
   txid: string;
   _resolver?: (value: unknown) => void;
+  /** The promise `await trx` / `trx.then()` settle with (read at each call). */
+  _promise: Promise<unknown>;
   _completed: boolean;
+  /** True once COMMIT or ROLLBACK was sent (or an outer transaction completed). */
+  isCompleted(): boolean;
   _onAcquire(container: unknown, connection: PooledConnection): Promise<unknown>;
   commit(conn: PooledConnection, value: unknown): Promise<unknown>;
 }

@@ -1,4 +1,5 @@
 import { nodeOfConnection, type Node } from '../route/node';
+import { openTransaction } from '../route/open-transactions';
 import { TransactionWrites } from '../route/transaction-writes';
 import { TransactionPG, type KnexClient, type PooledConnection, type TransactionInternals } from './knex-internals';
 import { boundNodeOf, pipelineOf, TRANSACTION_OF_CONNECTION, type OpenTransaction } from './split-client-marks';
@@ -21,7 +22,10 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
   private readonly isolation: string | undefined;
 
   constructor(client: KnexClient, container: unknown, config: unknown, outerTx: unknown) {
+    // Before super(): knex schedules the callback there, in the async context this enters.
+    const opened = openTransaction(pipelineOf(client));
     super(client, container, config, outerTx);
+    if (opened !== undefined) this._promise = opened.until(this, this._promise);
     this.isolation = (config as { isolationLevel?: string } | undefined)?.isolationLevel;
   }
 
