@@ -47,6 +47,12 @@ describe('knex pool, transaction and builder seams', () => {
     expect(TransactionPG.prototype.commit.toString()).to.match(/COMMIT;/);
   });
 
+  it('a transaction keeps its promise in _promise and says when COMMIT or ROLLBACK was sent (isCompleted)', () => {
+    const ctor = Object.getPrototypeOf(TransactionPG.prototype).constructor.toString();
+    expect(ctor).to.match(/this\._promise = /);
+    expect(TransactionPG.prototype).to.respondTo('isCompleted');
+  });
+
   it('knex copies queryContext() into _queryContext, which the cache key reads only with postProcessResponse', () => {
     const plain = knex({ client: 'pg' });
     const b = plain('t').queryContext({ tenant: 1 }) as unknown as BuilderInternals;
