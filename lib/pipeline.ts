@@ -131,7 +131,8 @@ export class Pipeline {
 
     // 2. Classify and route: hint > bound target > usePrimary > writes to the primary >
     //    reads through the read policies (health, consistency, lag) to a replica > fallback.
-    let decision = await this.route(run);
+    const routed = this.route(run);
+    let decision = routed instanceof Promise ? await routed : routed;
 
     // 3. Answer from the cache, or get a ticket to store what the replica answers.
     const answer = decision.access === 'read' && !run.streaming && this.answerers.length > 0
@@ -178,17 +179,21 @@ export class Pipeline {
     }
   }
 
-  // Routes a statement; a writer refusal (known down) may be held by a subsystem until a new
-  // writer is known (a failover), then the statement is routed again.
-  private async route(run: StatementRun): Promise<RouteDecision> {
-    for (;;) {
-      try {
-        const routed = this.router.route(run.statement, run.bound);
-        return routed instanceof Promise ? await routed : routed;
-      } catch (err) {
-        if (!(await this.heldForWriter(err, run.statement))) throw err;
-      }
+  // Routes a statement (synchronously when no read policy has to wait: the hot path). A writer
+  // refusal (known down) may be held by a subsystem until a new writer is known (a failover),
+  // then the statement is routed again.
+  private route(run: StatementRun): RouteDecision | Promise<RouteDecision> {
+    try {
+      const routed = this.router.route(run.statement, run.bound);
+      return routed instanceof Promise ? routed.catch((err: unknown) => this.routeAfterRefusal(err, run)) : routed;
+    } catch (err) {
+      return this.routeAfterRefusal(err, run);
     }
+  }
+
+  private async routeAfterRefusal(err: unknown, run: StatementRun): Promise<RouteDecision> {
+    if (!(await this.heldForWriter(err, run.statement))) throw err;
+    return this.route(run);
   }
 
   private async heldForWriter(err: unknown, statement: Statement): Promise<boolean> {
