@@ -96,6 +96,11 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     ],
     afterCommit: (write) => tracker.afterWrite(write),
     background: positions,
+    // Replicas that join or leave at run time (topology discovery) are polled, or forgotten.
+    nodesChanged: ({ added, removed }) => {
+      for (const node of added) positions.addReplica(node);
+      for (const node of removed) positions.removeReplica(node);
+    },
     stats: (): ConsistencyStats => {
       const primary = positions.primaryPosition;
       return {
