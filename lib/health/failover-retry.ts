@@ -76,7 +76,9 @@ export function failoverRetry(options: FailoverRetryOptions): RetryPolicy {
       const nodeFailed = kind === 'node' || (kind === 'pool' && f.node.state === 'down');
       if (f.decision.access === 'write' && isMisrouteError(f.err)) return writerRefused(f, options);
       if (!nodeFailed) return undefined;
-      if (f.decision.access === 'write' && f.phase === 'query' && !(f.err instanceof SplitKnexError)) return writeUnknown(f, counters);
+      if (f.decision.access === 'write' && f.phase === 'query' && !neverSent(f.err)) return writeUnknown(f, counters);
+      // Not sent (no connection, or one that had died idle in the pool): held for a new writer by the pipeline, or here.
+      if (f.decision.access === 'write' && f.phase === 'query') return writeNotSent(f, options);
       if (f.decision.access === 'read' && canRetryRead(f, options)) return readOffWriter(f, options);
       // `pool` on a down primary: our own drain aborted the wait (tarn's 'aborted').
       return primaryDown(f, counters, `could not ${f.phase === 'acquire' ? 'connect to' : 'finish on'} the primary (${f.node.name})`);
@@ -141,6 +143,34 @@ async function writerRefused(f: FailedAttempt, options: FailoverRetryOptions): P
       if (!isPrimaryDown(err)) return withCause(err, f);
     }
   }
+}
+
+// A write that never reached a server: confirm the writer's state, then, with a hold, run it
+// on the writer the health checks know (the same one if it answers again).
+async function writeNotSent(f: FailedAttempt, options: FailoverRetryOptions): Promise<RouteDecision | Error> {
+  const refusal = primaryDown(f, options.counters, `the connection to the primary (${f.node.name}) had failed before this write was sent`);
+  if (f.attempt > 2) return refusal;
+  await options.confirmWriter?.(f.node);
+  for (;;) {
+    try {
+      const d = await options.router.route(f.statement);
+      if (d.node !== f.node || f.node.state === 'up') return { ...d, reason: `retry after a dead connection on ${f.node.name} (not sent): ${d.reason}` };
+    } catch (err) {
+      if (!isPrimaryDown(err)) return withCause(err, f);
+    }
+    const held = options.hold?.(f.statement);
+    if (held === undefined || !(await held)) return refusal;
+  }
+}
+
+/**
+ * True when the statement certainly never reached the server: knex's own refusals, and a
+ * node-postgres client that had already lost its connection (it rejects before sending).
+ */
+function neverSent(err: unknown): boolean {
+  if (err instanceof SplitKnexError) return true;
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /is not queryable$/.test(message);
 }
 
 function writeUnknown(f: FailedAttempt, counters: RetryCounters): SplitKnexError {

@@ -77,10 +77,8 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
       router, counters, retryReads: health.retryReads, confirmWriter,
       hold: (statement) => hold.wait(statement),
       // A 25006 from the writer: a promotion happened somewhere; look everywhere now.
-      onWriterRefused: health.enabled ? async (node) => {
-        monitor.hurry(0);
-        await monitor.runProbe(node);
-      } : undefined,
+      // Every probe is bounded (timeoutMs), so this wait is too.
+      onWriterRefused: health.enabled ? () => monitor.probeAll() : undefined,
     }),
     awaitWriter: (_refusal, statement) => hold.wait(statement),
     nodesChanged: ({ added, removed }) => {
