@@ -124,6 +124,9 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   // Subsystems learn of nodes that join or leave (per-node probes, positions) before the router does.
   const watchers = subsystems.flatMap((s) => (s.nodesChanged === undefined ? [] : [s.nodesChanged]));
   nodeSet.onChange((change) => { for (const w of watchers) w(change); });
+  // With role discovery the configured primary may come back as a standby and serve reads:
+  // per-reader state (replay positions) must cover it too. Its probes exist already.
+  if (n.health.discoverRoles) for (const w of watchers) w({ added: [primary], removed: [] });
   const follower = followTopology(n, connections, nodeSet, links, router, ctx);
   const lifecycle = new InstanceLifecycle([
     ...subsystems.flatMap((s) => (s.background === undefined ? [] : [s.background])),

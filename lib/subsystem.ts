@@ -43,6 +43,8 @@ export interface CommittedWrite {
  * Nodes that joined or left the instance at run time (topology discovery, `discover`): a
  * node is announced as added before the router can pick it, and as removed after the router
  * stopped picking it (its in-flight statements may still finish; its pool is closed later).
+ * With role discovery the configured primary is announced as added once, at composition:
+ * after a failover it may serve reads as a standby. A subsystem ignores a node it knows.
  */
 export interface NodeChange {
   readonly added: readonly Node[];
