@@ -87,6 +87,7 @@ describe('failover: fault injection on a throwaway cluster', function () {
 
   // Every node probed at least once and up.
   async function ready(db: SplitKnex): Promise<void> {
+    await db.ready(); // Background work (the probes) starts with the first statement or ready().
     await waitFor('every node probed and up', () => {
       const h = db.stats().health as any;
       return Object.values(h.nodes).every((n: any) => n.state === 'up' && n.probes > 0 && n.failures === 0);
