@@ -10,6 +10,8 @@ import {
 import { normalizeCatalogConfig, type CatalogConfig, type NormalizedCatalogConfig } from './catalog/catalog-config';
 import { normalizeHealthConfig, type HealthConfig, type NormalizedHealthConfig } from './health/health-config';
 import { normalizeCacheConfig, type CacheConfig, type NormalizedCacheConfig } from './cache/cache-config';
+import { normalizeFailoverConfig, type FailoverConfig, type NormalizedFailoverConfig } from './health/failover-config';
+import { normalizeDiscoverConfig, type DiscoverConfig, type NormalizedDiscoverConfig } from './topology/discover-config';
 
 export { checkConnectionKeys, type PgConnectionOptions } from './config-keys';
 
@@ -110,8 +112,15 @@ export interface SplitKnexConfig extends Knex.Config {
   consistency?: ConsistencySectionConfig;
   /** Failure handling (docs/failure-handling.md): probes, ejection, retries; `false` turns the probe off. */
   health?: HealthConfig | boolean;
-  /** Follow a failover: writes go to the node that answers as primary (docs/failure-handling.md). */
+  /**
+   * Follow a failover: writes go to the node that answers as primary (docs/failure-handling.md).
+   * Default: true with `discover`, else false.
+   */
   discoverRoles?: boolean;
+  /** What statements for the writer do while no writable primary is known (docs/failure-handling.md). */
+  failover?: FailoverConfig;
+  /** Follow the cluster's shape at run time: Patroni, pg_stat_replication or a callback (docs/topology-discovery.md). */
+  discover?: DiscoverConfig;
   /** Replica result cache (docs/caching.md); off unless present. */
   cache?: CacheConfig;
   /** Time and timers of every subsystem (tests inject a fake one); default the system clock. */
@@ -138,6 +147,9 @@ export interface NormalizedConfig {
   clock: NormalizedClock;
   /** Every section validated eagerly, so a typo anywhere fails before any pool exists. */
   health: NormalizedHealthConfig;
+  failover: NormalizedFailoverConfig;
+  /** `undefined`: no topology discovery. */
+  discover: NormalizedDiscoverConfig | undefined;
   consistency: ConsistencyOptions;
   catalog: NormalizedCatalogConfig;
   /** `undefined`: the cache is off. */
@@ -149,7 +161,7 @@ export interface NormalizedConfig {
 const PG_CLIENTS = new Set(['pg', 'postgres', 'postgresql']);
 /** Keys split-knex owns; removed before the config reaches knex. */
 export const SPLIT_KEYS = [
-  'replicas', 'routing', 'health', 'discoverRoles', 'sticky', 'consistency', 'lag', 'cache', 'catalog', 'clock',
+  'replicas', 'routing', 'health', 'discoverRoles', 'sticky', 'consistency', 'lag', 'cache', 'catalog', 'clock', 'failover', 'discover',
 ] as const;
 const TOP_KEYS: readonly string[] = [...SPLIT_KEYS, ...KNEX_KEYS];
 // Compiles only while every declared key has a runtime entry: a key added to the type must
@@ -203,6 +215,8 @@ export function normalizeConfig(config: SplitKnexConfig): NormalizedConfig {
   return {
     knexConfig: knexConfig as Knex.Config, primary, replicas, routing: normalizeRouting(config.routing), clock,
     health: normalizeHealthConfig(config),
+    failover: normalizeFailoverConfig(config),
+    discover: normalizeDiscoverConfig(config),
     consistency: normalizeConsistencyConfig(config as Readonly<Record<string, unknown>>, clock),
     catalog: normalizeCatalogConfig(config.catalog, replicas.length > 0),
     cache: normalizeCacheConfig(config.cache),

@@ -7,6 +7,8 @@ import { redactConnection, redactText } from './redact';
  * - `ESPLIT_CONFIG`: the configuration is wrong; the message names the key and the value.
  * - `ESPLIT_NO_REPLICA`: a read needed a replica, none was eligible and `fallback` is `'error'`.
  * - `ESPLIT_PRIMARY_DOWN`: a write could not reach the primary (the cause is attached).
+ * - `ESPLIT_WRITE_UNKNOWN`: the primary's connection broke while a write ran: it may have
+ *   committed or not, so it was not run again (the cause is attached).
  * - `ESPLIT_TOKEN`: a consistency token could not be decoded.
  * - `ESPLIT_CACHE`: the result cache was misused (e.g. `.cache()` on a write).
  * - `ESPLIT_DESTROYED`: the instance was used after `destroy()` without `initialize()`.
@@ -17,6 +19,7 @@ export type SplitKnexErrorCode =
   | 'ESPLIT_CONFIG'
   | 'ESPLIT_NO_REPLICA'
   | 'ESPLIT_PRIMARY_DOWN'
+  | 'ESPLIT_WRITE_UNKNOWN'
   | 'ESPLIT_TOKEN'
   | 'ESPLIT_CACHE'
   | 'ESPLIT_DESTROYED'

@@ -1,10 +1,15 @@
 import type { Knex } from 'knex';
-import { BackgroundLinks } from './background/background-links';
 import { ConnectionResolver } from './background/connection-resolver';
 import { SqlClassifier, type ClassifyOptions, type SqlClassification } from './classify';
-import { normalizeConfig, type SplitKnexConfig } from './config';
+import { normalizeConfig, type NormalizedConfig, type SplitKnexConfig } from './config';
 import { SplitKnexError } from './errors';
-import { prepareNodeConnections } from './health/node-connections';
+import { prepareNodeConnections, type NodeConnections } from './health/node-connections';
+import { withConnectTimeout } from './health/node-connection';
+import { NodeSet } from './route/node-set';
+import { addressOfConnection, connectionForMember } from './topology/member-connection';
+import { NodeLinks } from './topology/node-links';
+import { TopologyFollower } from './topology/topology-follower';
+import { topologySourceOf } from './topology/topology-source-of';
 import { boundInstance } from './knex/bound-instance';
 import { ClientPG, makeKnex, Migrator, Seeder } from './knex/knex-internals';
 import { SplitClient, PIPELINE } from './knex/split-client';
@@ -74,12 +79,16 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   const connections = prepareNodeConnections(n);
   const primaryResolver = new ConnectionResolver(connections.primary);
   const facadeClient = new SplitClient({ ...n.knexConfig, connection: primaryResolver.forPool(), pool: n.primary.pool });
-  const primary = new Node(n.primary.name, 'primary', 0, facadeClient, primaryResolver);
-  const replicas = n.replicas.map((spec, i) => {
+  // Weight 1: once a failover makes it a replica, it takes its share of reads.
+  const primary = new Node(n.primary.name, 'primary', 1, facadeClient, primaryResolver);
+  const configured = n.replicas.map((spec, i) => {
     const resolver = new ConnectionResolver(connections.replicas[i]);
     return new Node(spec.name, 'replica', spec.weight, new ClientPG({ ...n.knexConfig, connection: resolver.forPool(), pool: spec.pool }), resolver);
   });
-  const nodes = [primary, ...replicas];
+  // The node set changes at run time with `discover`; `replicas` and `nodes` are its live lists.
+  const nodeSet = new NodeSet(primary, configured);
+  const replicas = nodeSet.replicas;
+  const nodes = nodeSet.all;
 
   const scope = new RequestScope();
   const classifier = new SqlClassifier({ cacheSize: n.routing.classifierCacheSize, readOnlyFunctions: n.routing.readOnlyFunctions });
@@ -91,6 +100,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   const router = new Router({
     primary,
     replicas,
+    readers: nodes,
     selector: createSelector(n.routing.strategy),
     classify,
     fallback: n.routing.fallback,
@@ -99,7 +109,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   });
 
   const db = makeKnex(facadeClient) as unknown as SplitKnex;
-  const links = new BackgroundLinks(nodes.map((node) => [node, node.resolver] as const), {
+  const links = new NodeLinks(nodes.map((node) => [node, node.resolver] as const), {
     timeoutMs: connections.health.timeoutMs,
     searchPath: n.knexConfig.searchPath,
   });
@@ -118,7 +128,17 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     subsystems.flatMap((s) => s.readPolicies ?? []),
     subsystems.flatMap((s) => (s.writerGuard === undefined ? [] : [s.writerGuard])),
   );
-  const lifecycle = new InstanceLifecycle(subsystems.flatMap((s) => (s.background === undefined ? [] : [s.background])), links);
+  // Subsystems learn of nodes that join or leave (per-node probes, positions) before the router does.
+  const watchers = subsystems.flatMap((s) => (s.nodesChanged === undefined ? [] : [s.nodesChanged]));
+  nodeSet.onChange((change) => { for (const w of watchers) w(change); });
+  // With role discovery the configured primary may come back as a standby and serve reads:
+  // per-reader state (replay positions) must cover it too. Its probes exist already.
+  if (n.health.discoverRoles) for (const w of watchers) w({ added: [primary], removed: [] });
+  const follower = followTopology(n, connections, nodeSet, links, router, ctx);
+  const lifecycle = new InstanceLifecycle([
+    ...subsystems.flatMap((s) => (s.background === undefined ? [] : [s.background])),
+    ...(follower === undefined ? [] : [follower]),
+  ], links);
   const classifyInTransaction = statementClassifier(classifier, () => options(true));
   pipeline = new Pipeline({
     router, subsystems, lifecycle, events: db,
@@ -132,7 +152,8 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
   forgotten.attach(pipeline);
 
-  attachMethods(db, pipeline, facadeClient, scope, () => collectStats({ pipeline: pipeline!, nodes, subsystems, links }));
+  const topologyStats = follower === undefined ? [] : [{ name: 'topology', stats: () => follower.stats() }];
+  attachMethods(db, pipeline, facadeClient, scope, () => collectStats({ pipeline: pipeline!, nodes, subsystems: [...subsystems, ...topologyStats], links }));
   for (const s of subsystems) {
     for (const [name, method] of Object.entries(s.methods ?? {})) {
       if (KNEX_NAMES.has(name) || name in db) throw new Error(`split-knex: subsystem ${s.name} would shadow db.${name}`);
@@ -140,6 +161,43 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     }
   }
   return db as unknown as SplitKnex<TRecord, TResult>;
+}
+
+// With `discover`: a follower of the topology source that adds a node (own pool, background
+// link) for each new member and drains the ones that left.
+function followTopology(
+  n: NormalizedConfig, connections: NodeConnections, nodeSet: NodeSet, links: NodeLinks, router: Router, ctx: SubsystemContext,
+): TopologyFollower | undefined {
+  const discover = n.discover;
+  if (discover === undefined) return undefined;
+  const configuredAddress = new Map<Node, string | undefined>([
+    [nodeSet.primary, addressOfConnection(n.primary.connection)],
+    ...nodeSet.replicas.map((r, i) => [r, addressOfConnection(n.replicas[i]!.connection)] as const),
+  ]);
+  return new TopologyFollower({
+    source: topologySourceOf(discover, {
+      name: nodeSet.primary.name,
+      query: async (sql) => (await links.of(router.currentWriter).query(sql)).rows,
+      address: configuredAddress.get(nodeSet.primary),
+    }),
+    nodes: nodeSet,
+    intervalMs: discover.intervalMs,
+    clock: n.clock,
+    addressOf: (node) => configuredAddress.get(node),
+    createNode: (member, name) => {
+      const connection = connectionForMember(n.primary.connection, member.host, member.port);
+      if (connection === undefined) return undefined;
+      const resolver = new ConnectionResolver(withConnectTimeout(connection, connections.health.connectTimeoutMs));
+      const node = new Node(name, 'replica', 1, new ClientPG({ ...n.knexConfig, connection: resolver.forPool(), pool: n.primary.pool }), resolver);
+      links.add(node, resolver);
+      return node;
+    },
+    retire: async (node) => {
+      await Promise.all([links.remove(node), node.client.destroy()]);
+    },
+    writer: () => router.currentWriter,
+    emit: (event, payload) => ctx.emit(event, payload),
+  });
 }
 
 // The classification options in force: the subsystems' inputs (the catalog) merged, cached

@@ -39,6 +39,18 @@ export interface CommittedWrite {
   query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
+/**
+ * Nodes that joined or left the instance at run time (topology discovery, `discover`): a
+ * node is announced as added before the router can pick it, and as removed after the router
+ * stopped picking it (its in-flight statements may still finish; its pool is closed later).
+ * With role discovery the configured primary is announced as added once, at composition:
+ * after a failover it may serve reads as a standby. A subsystem ignores a node it knows.
+ */
+export interface NodeChange {
+  readonly added: readonly Node[];
+  readonly removed: readonly Node[];
+}
+
 /** A statement that failed on a node, as the retry policies see it. */
 export interface FailedAttempt {
   readonly node: Node;
@@ -149,6 +161,11 @@ export interface Subsystem {
   readonly afterCommit?: (write: CommittedWrite) => void | Promise<void>;
   /** Background work on its own connections. */
   readonly background?: BackgroundTask;
+  /**
+   * Told when nodes join or leave at run time (see {@link NodeChange}): a subsystem that
+   * keeps per-node state (probes, positions) creates or drops it here. Must not throw.
+   */
+  readonly nodesChanged?: (change: NodeChange) => void;
   /** This subsystem's section of `db.stats()`. */
   readonly stats?: () => unknown;
   /** Public methods added to the instance (names must not shadow knex's). */
@@ -158,9 +175,13 @@ export interface Subsystem {
 /** What a subsystem is built from. Read-only views of the instance's parts. */
 export interface SubsystemContext {
   readonly config: NormalizedConfig;
-  /** Every node, the configured primary first. */
+  /**
+   * Every node, the configured primary first. A live view: with `discover`, nodes join and
+   * leave at run time ({@link Subsystem.nodesChanged}); copy it for per-node state.
+   */
   readonly nodes: readonly Node[];
   readonly primary: Node;
+  /** The replicas, a live view like {@link SubsystemContext.nodes}. */
   readonly replicas: readonly Node[];
   readonly router: Router;
   readonly classifier: SqlClassifier;

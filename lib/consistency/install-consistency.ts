@@ -129,6 +129,11 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
       ready: () => positions.ready(),
       stop: () => { commits.stop(); return positions.stop(); },
     },
+    // Replicas that join or leave at run time (topology discovery) are polled, or forgotten.
+    nodesChanged: ({ added, removed }) => {
+      for (const node of added) positions.addReplica(node);
+      for (const node of removed) positions.removeReplica(node);
+    },
     stats: (): ConsistencyStats => {
       const primary = positions.primaryPosition;
       return {

@@ -13,6 +13,26 @@ const LAG_POLL_STEP_MS = 20;
 type Verdict = undefined | string | ((node: Node) => boolean);
 
 /**
+ * The graduated lag policy (`lag.minReplicas`, `lag.hysteresisMs`): the least-lagged
+ * `minReplicas` replicas keep serving however far behind, and a replica changes between
+ * serving and skipped at most once per `hysteresisMs`.
+ *
+ * @example
+ * new LagPolicy(options, positions, counters, causal, primaryDown, { minReplicas: 1, hysteresisMs: 5000, now: () => Date.now() });
+ */
+export interface GraduatedLag {
+  minReplicas: number;
+  hysteresisMs: number;
+  /** The instance's clock. */
+  now(): number;
+}
+
+interface Admission {
+  serving: boolean;
+  changedAt: number;
+}
+
+/**
  * Skips replicas that lag more than `maxLagMs` / `maxLagBytes` for reads with no causal
  * requirement (a replica that replayed the scope's writes is fine for that read, however
  * far behind it is otherwise). When every replica lags: the primary, a bounded wait, or
@@ -24,6 +44,11 @@ type Verdict = undefined | string | ((node: Node) => boolean);
 export class LagPolicy implements ReadPolicy {
   readonly name = 'lag';
   private readonly limits: ConsistencyOptions['lag'];
+  private readonly admissions = new Map<Node, Admission>();
+  /** Serving ↔ skipped changes of replicas (graduated policy). */
+  transitions = 0;
+  /** Reads that went to a lagging replica kept serving by `minReplicas`. */
+  keptLaggingReads = 0;
 
   constructor(
     options: ConsistencyOptions,
@@ -32,6 +57,8 @@ export class LagPolicy implements ReadPolicy {
     private readonly causal: WeakSet<Statement>,
     /** True while the health checks hold the primary down: then lagging replicas beat no answer. */
     private readonly primaryDown: () => boolean = () => false,
+    /** The graduated policy; without it, every lagging replica is skipped at once. */
+    private readonly graduated?: GraduatedLag,
   ) {
     this.limits = options.lag;
   }
@@ -47,6 +74,14 @@ export class LagPolicy implements ReadPolicy {
   check(statement: Statement, candidates: readonly Node[]): Verdict | Promise<Verdict> {
     if (this.limits.maxLagMs === undefined && this.limits.maxLagBytes === undefined) return undefined;
     if (this.causal.has(statement)) return undefined;
+    if (this.graduated !== undefined) {
+      const serving = this.serving(candidates, this.graduated);
+      if (serving.size === candidates.length) return undefined;
+      if (serving.size > 0) {
+        this.counters.lagSkippedReads++;
+        return (n) => serving.has(n);
+      }
+    }
     const fresh = candidates.filter((n) => !this.lagging(n));
     if (fresh.length === candidates.length) return undefined;
     if (fresh.length > 0) {
@@ -66,6 +101,40 @@ export class LagPolicy implements ReadPolicy {
       default:
         return this.toPrimary(candidates);
     }
+  }
+
+  // Which replicas serve: each follows its lag, at most one change per hysteresis period;
+  // then the least-lagged are kept up to minReplicas.
+  private serving(candidates: readonly Node[], g: GraduatedLag): Set<Node> {
+    const now = g.now();
+    const serving = new Set<Node>();
+    for (const n of candidates) {
+      const want = !this.lagging(n);
+      let a = this.admissions.get(n);
+      if (a === undefined) {
+        a = { serving: want, changedAt: Number.NEGATIVE_INFINITY };
+        this.admissions.set(n, a);
+      } else if (a.serving !== want && now - a.changedAt >= g.hysteresisMs) {
+        a.serving = want;
+        a.changedAt = now;
+        this.transitions++;
+      }
+      if (a.serving) serving.add(n);
+    }
+    const min = Math.min(g.minReplicas, candidates.length);
+    if (serving.size < min) {
+      const rest = candidates.filter((n) => !serving.has(n)).sort((a, b) => this.lagScore(a) - this.lagScore(b));
+      for (const n of rest.slice(0, min - serving.size)) serving.add(n);
+      this.keptLaggingReads++;
+    }
+    return serving;
+  }
+
+  // Least lagged first: by time, then bytes; unknown lag last.
+  private lagScore(node: Node): number {
+    const lag = this.positions.lag(node);
+    if (lag.ms !== undefined) return lag.ms;
+    return lag.bytes === undefined ? Number.MAX_SAFE_INTEGER : lag.bytes / 1e6;
   }
 
   private toPrimary(candidates: readonly Node[]): string {

@@ -76,22 +76,40 @@ export class ReplicaPositions implements Lifecycle {
   private seqCounter = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private wanted = false;
   private round: Promise<void> | undefined;
+  private readonly replicas: Node[];
 
   constructor(
     /** The node writes go to now (it changes after a failover with role discovery). */
     private readonly primary: () => Node,
-    private readonly replicas: readonly Node[],
+    replicas: readonly Node[],
     private readonly probes: PositionProbes,
     private readonly options: ReplicaPositionsOptions,
   ) {
-    for (const r of replicas) {
-      this.positions.set(r, { reading: undefined, polledAt: 0, acceptedSeq: 0, inFlight: undefined, unsettled: 0, lastError: undefined });
-    }
+    this.replicas = [];
+    for (const r of replicas) this.addReplica(r);
+  }
+
+  /** Polls a replica that joined at run time (topology discovery) from the next round on. */
+  addReplica(node: Node): void {
+    if (this.positions.has(node)) return;
+    this.replicas.push(node);
+    this.positions.set(node, { reading: undefined, polledAt: 0, acceptedSeq: 0, inFlight: undefined, unsettled: 0, lastError: undefined });
+    // A first replica joined an instance that had none: the poll starts now.
+    if (this.wanted && !this.running) this.start();
+  }
+
+  /** Forgets a replica that left. */
+  removeReplica(node: Node): void {
+    const i = this.replicas.indexOf(node);
+    if (i >= 0) this.replicas.splice(i, 1);
+    this.positions.delete(node);
   }
 
   /** Starts background polling (a first round at once). */
   start(): void {
+    this.wanted = true;
     if (this.running || this.options.pollIntervalMs === 0 || this.replicas.length === 0) return;
     this.running = true;
     this.tick();
@@ -105,6 +123,7 @@ export class ReplicaPositions implements Lifecycle {
 
   /** Stops polling and waits (bounded) for a round in progress. */
   async stop(): Promise<void> {
+    this.wanted = false;
     this.running = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -129,7 +148,8 @@ export class ReplicaPositions implements Lifecycle {
     if (this.primary().state !== 'down') await this.pollPrimary();
     await Promise.all(this.replicas.map((r) => {
       if (r.state !== 'down') return this.refresh(r);
-      this.positions.get(r)!.reading = undefined;
+      const p = this.positions.get(r);
+      if (p !== undefined) p.reading = undefined;
       return undefined;
     }));
   }
@@ -278,18 +298,19 @@ export class ReplicaPositions implements Lifecycle {
   /** Per-replica lines for `stats()`. */
   stats(): ReplicaPositionStats[] {
     const now = this.options.clock.now();
-    return this.replicas.map((r) => {
-      const p = this.positions.get(r)!;
+    return this.replicas.flatMap((r) => {
+      const p = this.positions.get(r);
+      if (p === undefined) return [];
       const lag = this.lag(r);
       const replay = p.reading?.replayLsn;
-      return {
+      return [{
         name: r.name,
         replayLsn: replay === undefined ? null : formatLsn(replay),
         lagBytes: lag.bytes ?? null,
         lagMs: lag.ms ?? null,
         polledMsAgo: p.reading === undefined ? null : now - p.polledAt,
         lastError: p.lastError ?? null,
-      };
+      }];
     });
   }
 }

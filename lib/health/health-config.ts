@@ -93,8 +93,9 @@ type HealthKeysExact = Exact<ExactKeys<HealthConfig, typeof HEALTH_KEYS>>;
  * normalizeHealthConfig({ health: { intervalMs: 250 } }).maxBackoffMs // 500
  * normalizeHealthConfig({ health: { intervalMs: -1 } }) // throws: config key "health.intervalMs" must be …
  */
-export function normalizeHealthConfig(raw: { health?: unknown; discoverRoles?: unknown }): NormalizedHealthConfig {
-  const discoverRoles = raw.discoverRoles ?? false;
+export function normalizeHealthConfig(raw: { health?: unknown; discoverRoles?: unknown; discover?: unknown }): NormalizedHealthConfig {
+  // A topology that changes by itself (discover) changes its writer too: follow it by default.
+  const discoverRoles = raw.discoverRoles ?? (raw.discover !== undefined && raw.health !== false);
   if (typeof discoverRoles !== 'boolean') throw configError('discoverRoles', discoverRoles, 'must be a boolean');
   const value = raw.health;
   const enabled = value !== false;

@@ -36,11 +36,23 @@ export interface RoleChangeEvent {
   to: NodeRole;
 }
 
+/**
+ * Payload of `not-a-standby`: a node listed as a replica answers out of recovery (a wrong
+ * URL, or a promoted node); it takes no reads until it answers as a standby again.
+ */
+export interface NotAStandbyEvent {
+  node: string;
+  /** Its role now (`primary` when role discovery adopted it). */
+  role: NodeRole;
+  reason: string;
+}
+
 declare module '../split-knex' {
   interface SplitKnex<TRecord extends {} = any, TResult = any[]> {
     on(event: 'node-down', listener: (event: NodeDownEvent) => void): this;
     on(event: 'node-up', listener: (event: NodeUpEvent) => void): this;
     on(event: 'failover', listener: (event: FailoverEvent) => void): this;
     on(event: 'role-change', listener: (event: RoleChangeEvent) => void): this;
+    on(event: 'not-a-standby', listener: (event: NotAStandbyEvent) => void): this;
   }
 }

@@ -8,7 +8,7 @@ import { electWriter } from './elect-writer';
 import type { HealthClock } from './health-clock';
 import { systemClock } from './health-clock';
 import type { NormalizedHealthConfig } from './health-config';
-import type { FailoverEvent, NodeDownEvent, NodeUpEvent, RoleChangeEvent } from './health-events';
+import type { FailoverEvent, NodeDownEvent, NodeUpEvent, NotAStandbyEvent, RoleChangeEvent } from './health-events';
 import { isWritable, type HealthProbe, type ProbeResult } from './health-probe';
 import { NodeHealth, type FailureSource } from './node-health';
 
@@ -26,6 +26,8 @@ export interface HealthMonitorOptions {
   emit?: (event: string, payload: unknown) => void;
   /** Replaces a node's pool (after an ejection or a failover). */
   drain?: (node: Node, closeInFlight: boolean) => void;
+  /** knex's logger of the instance: a replica entry that points at a primary is worth a warning. */
+  warn?: (message: string) => void;
 }
 
 interface Slot {
@@ -57,6 +59,7 @@ export class HealthMonitor implements Lifecycle {
   private readonly clock: HealthClock;
   private running = false;
   private generation = 0;
+  private changeWaiters: Array<() => void> = [];
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -65,6 +68,23 @@ export class HealthMonitor implements Lifecycle {
       if (probe === undefined) throw new Error(`split-knex: no health probe for node ${node.name}`);
       this.slots.set(node, { health: new NodeHealth(options.config.failuresToDown), probe, timer: undefined, dueAt: 0, inFlight: undefined, lastStart: -Infinity });
     }
+  }
+
+  /** A node joined at run time (topology discovery): probe it from now on, at once if running. */
+  addNode(node: Node, probe: HealthProbe): void {
+    if (this.slots.has(node)) return;
+    this.slots.set(node, { health: new NodeHealth(this.options.config.failuresToDown), probe, timer: undefined, dueAt: 0, inFlight: undefined, lastStart: -Infinity });
+    if (this.running) this.schedule(node, 0);
+  }
+
+  /** A node left: stop probing it. */
+  removeNode(node: Node): void {
+    const s = this.slots.get(node);
+    if (s === undefined) return;
+    if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
+    s.timer = undefined;
+    s.probe.close();
+    this.slots.delete(node);
   }
 
   /** The health record of a node. */
@@ -83,6 +103,7 @@ export class HealthMonitor implements Lifecycle {
   stop(): void {
     this.running = false;
     this.generation++;
+    this.wake();
     for (const s of this.slots.values()) {
       if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
       s.timer = undefined;
@@ -97,17 +118,20 @@ export class HealthMonitor implements Lifecycle {
 
   /** Probes one node now unless a probe of it is running; resolves when done. */
   runProbe(node: Node): Promise<void> {
-    const s = this.slot(node);
+    const s = this.slots.get(node);
+    if (s === undefined) return Promise.resolve(); // It left the topology.
     if (s.inFlight !== undefined) return s.inFlight;
     if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
     s.timer = undefined;
     s.lastStart = this.clock.now();
     const generation = this.generation;
+    const current = () => generation === this.generation && this.slots.get(node) === s;
     s.inFlight = Promise.resolve().then(() => s.probe.probe()).then(
-      (r) => { if (generation === this.generation) this.probeSucceeded(node, r); },
-      (err: unknown) => { if (generation === this.generation) this.failed(node, err, 'probe'); },
+      (r) => { if (current()) this.probeSucceeded(node, r); },
+      (err: unknown) => { if (current()) this.failed(node, err, 'probe'); },
     ).finally(() => {
       s.inFlight = undefined;
+      if (this.slots.get(node) !== s) return;
       // Also after a stop/start that happened while this probe ran: the new round's first
       // timer found this probe in flight and did nothing.
       if (this.running) this.schedule(node, s.health.nextDelay(this.options.config.intervalMs, this.options.config.maxBackoffMs));
@@ -127,11 +151,20 @@ export class HealthMonitor implements Lifecycle {
 
   /** Asks for a probe of `node` within `delayMs` (used when the writer refused a write as a standby). */
   probeSoon(node: Node, delayMs = 0): void {
-    if (!this.running) return;
-    const s = this.slot(node);
-    if (s.inFlight !== undefined) return;
+    const s = this.slots.get(node);
+    if (!this.running || s === undefined || s.inFlight !== undefined) return;
     const delay = Math.max(0, delayMs);
     if (s.timer === undefined || s.dueAt > this.clock.now() + delay) this.schedule(node, delay);
+  }
+
+  /** Probes every node within `delayMs` (a statement is held for a writer: look harder). */
+  hurry(delayMs: number): void {
+    for (const node of this.slots.keys()) this.probeSoon(node, delayMs);
+  }
+
+  /** Resolves at the next probe result or failure of any node (or when the monitor stops). */
+  nextChange(): Promise<void> {
+    return new Promise((resolve) => this.changeWaiters.push(resolve));
   }
 
   /** The router's writer guard: why the writer must not take statements now, if it must not. */
@@ -171,6 +204,8 @@ export class HealthMonitor implements Lifecycle {
       debug('%s %s -> %s', node.name, change.from, change.to);
     }
     this.elect();
+    this.checkStandby(node, r);
+    this.wake();
   }
 
   private failed(node: Node, err: unknown, source: FailureSource): void {
@@ -178,6 +213,7 @@ export class HealthMonitor implements Lifecycle {
     const change = s.health.fail(err, source, this.clock.now());
     node.lastError = s.health.lastError;
     node.state = s.health.state;
+    this.wake();
     if (change === undefined) return;
     debug('%s %s -> %s after %d failure(s) (%s): %s', node.name, change.from, change.to, s.health.failures, source, s.health.lastError);
     if (change.to === 'down') {
@@ -199,11 +235,23 @@ export class HealthMonitor implements Lifecycle {
     this.emit('role-change', { node: node.name, from, to: role } satisfies RoleChangeEvent);
   }
 
+  // A node listed (or last seen) as a replica that answers out of recovery: a wrong URL, or a
+  // node promoted behind our back. Its data no longer follows the writer: no reads go there.
+  private checkStandby(node: Node, r: ProbeResult): void {
+    const was = node.notStandby;
+    node.notStandby = !r.inRecovery && node !== this.options.router.currentWriter;
+    if (!node.notStandby || was || node.configuredRole !== 'replica') return;
+    const reason = `${node.name} is listed as a replica but answers as a primary (pg_is_in_recovery() is false): it takes no reads`;
+    debug(reason);
+    this.options.warn?.(`split-knex: ${reason}; check its URL, or whether it was promoted`);
+    this.emit('not-a-standby', { node: node.name, role: node.role, reason } satisfies NotAStandbyEvent);
+  }
+
   private elect(): void {
     if (!this.options.config.discoverRoles) return;
     const router = this.options.router;
     const from = router.currentWriter;
-    const verdict = electWriter(from, this.options.nodes, (n) => {
+    const verdict = electWriter(from, [...this.slots.keys()], (n) => {
       const h = this.slot(n).health;
       return { name: n.name, down: h.state === 'down', writable: h.writable, configured: n.configuredRole === 'primary' };
     });
@@ -218,6 +266,13 @@ export class HealthMonitor implements Lifecycle {
     this.lastFailover = { ...event, at: this.clock.now() };
     debug('failover %s -> %s: %s', event.fromHost ?? event.from, event.toHost ?? event.to, event.reason);
     this.emit('failover', event);
+  }
+
+  private wake(): void {
+    if (this.changeWaiters.length === 0) return;
+    const waiters = this.changeWaiters;
+    this.changeWaiters = [];
+    for (const w of waiters) w();
   }
 
   private schedule(node: Node, delay: number): void {

@@ -4,6 +4,7 @@ import type { RetryCounters } from './failover-retry';
 import type { FailoverEvent } from './health-events';
 import type { HealthMonitor } from './health-monitor';
 import type { PrimaryHosts } from './primary-hosts';
+import type { HoldStats, WriterHold } from './writer-hold';
 
 /** One node in `stats().health.nodes`. No connection strings, no passwords. */
 export interface NodeHealthStats {
@@ -20,6 +21,11 @@ export interface NodeHealthStats {
   probeLatencyMs: number | undefined;
   /** What the last successful probe said: `pg_is_in_recovery()`. */
   inRecovery: boolean | undefined;
+  /**
+   * Listed as a replica (or last seen as one) but answers out of recovery: a wrong URL or a
+   * promoted node. It takes no reads while this is true (event `not-a-standby`).
+   */
+  notStandby: boolean;
   probes: number;
   probeFailures: number;
   ejections: number;
@@ -45,6 +51,12 @@ export interface HealthStats {
   fallbacks: number;
   /** Statements that failed with `ESPLIT_PRIMARY_DOWN`. */
   primaryDownErrors: number;
+  /** Writes that failed with `ESPLIT_WRITE_UNKNOWN` (connection lost while they ran; never replayed). */
+  writeUnknownErrors: number;
+  /** Reads that lost the writer (read-your-writes sent them there) and ran again elsewhere. */
+  writerReadRetries: number;
+  /** `failover.holdWritesMs` and what the hold did. */
+  hold: HoldStats & { holdWritesMs: number };
   failovers: number;
   lastFailover: (FailoverEvent & { at: string }) | undefined;
   nodes: Record<string, NodeHealthStats>;
@@ -60,6 +72,7 @@ const iso = (t: number | undefined): string | undefined => (t === undefined ? un
  */
 export function healthStats(input: {
   monitor: HealthMonitor; router: Router; counters: RetryCounters; hosts: PrimaryHosts | undefined; enabled: boolean; discoverRoles: boolean;
+  hold?: WriterHold;
 }): HealthStats {
   const { monitor, router, counters } = input;
   const nodes: Record<string, NodeHealthStats> = {};
@@ -75,6 +88,7 @@ export function healthStats(input: {
       lastProbeAt: iso(h.lastProbeAt),
       probeLatencyMs: h.lastProbe?.latencyMs,
       inRecovery: h.lastProbe?.inRecovery,
+      notStandby: node.notStandby,
       probes: h.probes,
       probeFailures: h.probeFailures,
       ejections: h.ejections,
@@ -92,6 +106,9 @@ export function healthStats(input: {
     retriedOnPrimary: counters.retriedOnPrimary,
     fallbacks: router.primaryReads.get('fallback') ?? 0,
     primaryDownErrors: counters.primaryDown,
+    writeUnknownErrors: counters.writeUnknown ?? 0,
+    writerReadRetries: counters.writerReadRetries ?? 0,
+    hold: { holdWritesMs: input.hold?.holdMs ?? 0, ...(input.hold?.stats ?? { held: 0, released: 0, timedOut: 0, waitedMs: 0 }) },
     failovers: monitor.failoverCount,
     lastFailover: last === undefined ? undefined : { ...last, at: new Date(last.at).toISOString() },
     nodes,

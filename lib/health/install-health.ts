@@ -9,6 +9,7 @@ import { HealthMonitor } from './health-monitor';
 import { healthStats } from './health-stats';
 import { LinkProbe } from './link-probe';
 import { nodeConnectionsOf } from './node-connections';
+import { WriterHold } from './writer-hold';
 import './health-events';
 
 /**
@@ -41,8 +42,26 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
     clock: ctx.clock,
     emit: (event, payload) => ctx.emit(event, payload),
     drain: (node, closeInFlight) => swapPool(node.client, { closeInFlight }),
+    warn: (message) => ctx.logger.warn(message),
   });
   if (hosts !== undefined) hosts.onSwitch = (from, to, reason) => monitor.hostSwitched(ctx.primary, from, to, reason);
+  const failover = ctx.config.failover;
+  // The hold needs the probe: without it nothing would ever find the new writer.
+  const hold = new WriterHold(health.enabled ? failover.holdWritesMs : 0, ctx.clock, {
+    writer: () => router.currentWriter,
+    refusal: (writer) => monitor.writerRefusal(writer),
+    hurry: (delayMs) => monitor.hurry(delayMs),
+    nextChange: () => monitor.nextChange(),
+  });
+  // Confirm the writer's state after it failed a statement: probe it (again, up to the
+  // ejection threshold) while it is neither ejected nor answering.
+  const confirmWriter = async (node: Node): Promise<void> => {
+    if (!health.enabled) return;
+    for (let i = 0; i < health.failuresToDown && node.state !== 'down'; i++) {
+      await monitor.runProbe(node);
+      if (node.state === 'up') return;
+    }
+  };
 
   return {
     name: 'health',
@@ -54,7 +73,18 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
         return refusal;
       }
       : undefined,
-    retry: failoverRetry({ router, counters, retryReads: health.retryReads, onWriterRefused: (node) => monitor.probeSoon(node) }),
+    retry: failoverRetry({
+      router, counters, retryReads: health.retryReads, confirmWriter,
+      hold: (statement) => hold.wait(statement),
+      // A 25006 from the writer: a promotion happened somewhere; look everywhere now.
+      // Every probe is bounded (timeoutMs), so this wait is too.
+      onWriterRefused: health.enabled ? () => monitor.probeAll() : undefined,
+    }),
+    awaitWriter: (_refusal, statement) => hold.wait(statement),
+    nodesChanged: ({ added, removed }) => {
+      for (const node of added) monitor.addNode(node, new LinkProbe(ctx.links.of(node), health.timeoutMs));
+      for (const node of removed) monitor.removeNode(node);
+    },
     nodeError: (node, err, phase) => {
       // A host of a multi-host primary refused a new connection: look for the primary again.
       if (hosts !== undefined && node === ctx.primary && phase === 'acquire' && isNodeFailure(err)) hosts.invalidate();
@@ -62,6 +92,6 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
     },
     // No probe with `health: false`; a multi-host primary still keeps connections to find its host.
     background: health.enabled ? monitor : { start() {}, stop: () => hosts?.close() },
-    stats: () => healthStats({ monitor, router, counters, hosts, enabled: health.enabled, discoverRoles: health.discoverRoles }),
+    stats: () => healthStats({ monitor, router, counters, hosts, hold, enabled: health.enabled, discoverRoles: health.discoverRoles }),
   };
 };

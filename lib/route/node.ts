@@ -34,8 +34,19 @@ export class Node implements NodeInfo {
   /** The role from the configuration; `role` may differ after role discovery. */
   readonly configuredRole: NodeRole;
   role: NodeRole;
+  /**
+   * Relative share of reads. The configured primary has 1: it serves reads in that share
+   * once it comes back as a replica after a failover.
+   */
   readonly weight: number;
   state: NodeState = 'up';
+  /**
+   * A node listed as a replica whose probe answered out of recovery (a wrong URL, or a node
+   * that was promoted): it takes no reads, since its data no longer follows the writer.
+   */
+  notStandby = false;
+  /** Being drained after the topology dropped it: no new statements, in-flight ones finish. */
+  retired = false;
   /** The knex client that owns this node's pool (for the primary: the facade's client). */
   client: KnexClient;
   /** The node's `connection`, shared by its pool and its background connection. */
@@ -78,7 +89,7 @@ export class Node implements NodeInfo {
 
   /** True when the node may take reads. */
   get available(): boolean {
-    return this.state !== 'down';
+    return this.state !== 'down' && !this.notStandby && !this.retired;
   }
 }
 

@@ -41,6 +41,12 @@ export type StatementClassifier = (statement: Statement) => { access: Access; re
 export interface RouterOptions {
   primary: Node;
   replicas: Node[];
+  /**
+   * Every node that may take reads while it answers as a replica (default `replicas`):
+   * with the configured primary in it, a former primary back as a standby takes reads. A
+   * live list: nodes join and leave at run time (`lib/route/node-set.ts`).
+   */
+  readers?: readonly Node[];
   selector: ReplicaSelector;
   classify: StatementClassifier;
   fallback: 'primary' | 'error';
@@ -61,6 +67,7 @@ export interface RouterOptions {
 export class Router {
   readonly primary: Node;
   readonly replicas: Node[];
+  private readonly readers: readonly Node[];
   private policies: readonly ReadPolicy[] = [];
   private guards: ReadonlyArray<(writer: Node) => Error | undefined> = [];
   private composed = false;
@@ -79,6 +86,7 @@ export class Router {
     this.primary = options.primary;
     this.writerNode = options.primary;
     this.replicas = options.replicas;
+    this.readers = options.readers ?? options.replicas;
     this.selector = options.selector;
     this.classify = options.classify;
     this.fallback = options.fallback;
@@ -175,7 +183,7 @@ export class Router {
 
   private pickReplica(statement: Statement, tables: readonly string[], reason: string, hinted: boolean, exclude?: (node: Node) => boolean, share = false):
     RouteDecision | Promise<RouteDecision> {
-    let candidates = this.replicas.filter((n) => isEligible(n) && exclude?.(n) !== true);
+    let candidates = this.readers.filter((n) => isEligible(n) && exclude?.(n) !== true);
     // routing.primaryWeight: the writer joins the read rotation (never for hinted or bound reads).
     if (share && this.primaryWeight > 0) {
       const writer = this.writerNode;

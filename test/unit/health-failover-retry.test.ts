@@ -24,7 +24,7 @@ function setup(fallback: 'primary' | 'error' = 'primary') {
   });
   const counters: RetryCounters = { retries: 0, retriedOnPrimary: 0, primaryDown: 0 };
   const refused: Node[] = [];
-  const policy = failoverRetry({ router, counters, retryReads: true, onWriterRefused: (n) => refused.push(n) });
+  const policy = failoverRetry({ router, counters, retryReads: true, onWriterRefused: (n) => { refused.push(n); } });
   const fail = (over: Partial<FailedAttempt> & { node: Node }) => {
     const decision: RouteDecision = { node: over.node, access: 'read', reason: 'read (select)', tables: ['t'] };
     return policy({ decision, statement: stmt, err: reset(), attempt: 1, phase: 'query', streaming: false, bound: false, ...over });
@@ -87,7 +87,7 @@ describe('health: the retry policy', () => {
     expect((s.fail({ node: s.r1, phase: 'acquire', err: full }) as RouteDecision).node).to.equal(s.r2);
   });
 
-  it('never retries a write: a connection error on the primary is ESPLIT_PRIMARY_DOWN with the node and the cause', () => {
+  it('never retries a write: a connect error on the primary is ESPLIT_PRIMARY_DOWN, a connection lost while it ran is ESPLIT_WRITE_UNKNOWN', () => {
     const s = setup();
     const cause = code('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432');
     const err = s.fail({ node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] }, err: cause, phase: 'acquire' }) as SplitKnexError;
@@ -96,30 +96,67 @@ describe('health: the retry policy', () => {
     expect(err.cause).to.equal(cause);
     expect(err.message).to.equal('split-knex: could not connect to the primary (primary): connect ECONNREFUSED 127.0.0.1:5432');
     const mid = s.fail({ node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] } }) as SplitKnexError;
-    expect(mid.message).to.equal('split-knex: could not finish on the primary (primary): read ECONNRESET');
-    expect(s.counters.primaryDown).to.equal(2);
+    expect(mid.code).to.equal('ESPLIT_WRITE_UNKNOWN');
+    expect(mid.node).to.equal('primary');
+    expect(mid.message).to.equal('split-knex: the connection to the primary (primary) broke while this write ran; it may or may not have committed and was not run again: read ECONNRESET');
+    expect((mid.cause as { code: string }).code).to.equal('ECONNRESET');
+    expect(s.counters.primaryDown).to.equal(1);
+    expect(s.counters.writeUnknown).to.equal(1);
     expect(s.counters.retries).to.equal(0);
   });
 
-  it('a read that had to be on the primary and lost it is ESPLIT_PRIMARY_DOWN too; an SQL error there stays as it is', () => {
+  it('a read that had to be on the primary and lost it runs again off the primary; a third try is ESPLIT_PRIMARY_DOWN; an SQL error there stays as it is', async () => {
     const s = setup();
-    expect((s.fail({ node: s.primary }) as SplitKnexError).code).to.equal('ESPLIT_PRIMARY_DOWN');
+    const d = (await s.fail({ node: s.primary })) as RouteDecision;
+    expect(d.node.role).to.equal('replica');
+    expect(d.reason).to.match(/^retry after read ECONNRESET on primary: /);
+    expect(s.counters.writerReadRetries).to.equal(1);
+    expect(((await s.fail({ node: s.primary, attempt: 3 })) as SplitKnexError).code).to.equal('ESPLIT_PRIMARY_DOWN');
     expect(s.fail({ node: s.primary, err: code('42P01') })).to.equal(undefined);
   });
 
-  it('a write the writer refused as read-only means it was demoted: ESPLIT_PRIMARY_DOWN and a probe now', () => {
+  it('a write the writer refused as read-only means it was demoted: ESPLIT_PRIMARY_DOWN and a probe now', async () => {
     const s = setup();
-    const err = s.fail({ node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] }, err: code('25006', 'cannot execute INSERT in a read-only transaction') }) as SplitKnexError;
+    const err = await s.fail({ node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] }, err: code('25006', 'cannot execute INSERT in a read-only transaction') }) as SplitKnexError;
     expect(err.code).to.equal('ESPLIT_PRIMARY_DOWN');
     expect(err.message).to.match(/refused a write as read-only: it is a standby now/);
     expect(s.refused).to.deep.equal([s.primary]);
   });
 
-  it('passes through a write sent to the old writer just before a failover', () => {
+  it('a write sent to the old writer just before a failover is never run again: ESPLIT_WRITE_UNKNOWN if it was sent, ESPLIT_PRIMARY_DOWN if it could not connect', () => {
     const s = setup();
     s.router.setWriter(s.r1);
     s.r1.role = 'primary';
-    const err = s.fail({ node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] } }) as SplitKnexError;
+    const write = { node: s.primary, access: 'write' as const, reason: 'insert', tables: ['t'] };
+    expect((s.fail({ node: s.primary, decision: write }) as SplitKnexError).code).to.equal('ESPLIT_WRITE_UNKNOWN');
+    expect((s.fail({ node: s.primary, decision: write, phase: 'acquire', err: code('ECONNREFUSED') }) as SplitKnexError).code).to.equal('ESPLIT_PRIMARY_DOWN');
+  });
+
+  it('with a hold, a write the writer refused as read-only (it never ran) waits for the new writer and runs there', async () => {
+    const s = setup();
+    const insert: Statement = { ...stmt, method: 'insert', sql: 'insert into t values (1)' };
+    let waited = 0;
+    const policy = failoverRetry({
+      router: s.router, counters: s.counters, retryReads: true,
+      hold: () => { waited++; s.router.setWriter(s.r1); s.r1.role = 'primary'; return Promise.resolve(true); },
+    });
+    const d = (await policy({
+      node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] }, statement: insert,
+      err: code('25006', 'cannot execute INSERT in a read-only transaction'), attempt: 1, phase: 'query', streaming: false, bound: false,
+    })) as RouteDecision;
+    expect(waited).to.equal(1);
+    expect(d.node).to.equal(s.r1);
+    expect(d.access).to.equal('write');
+    expect(d.reason).to.match(/^held for the new writer after primary refused it as read-only/);
+  });
+
+  it('a hold that times out leaves the refusal standing (ESPLIT_PRIMARY_DOWN)', async () => {
+    const s = setup();
+    const policy = failoverRetry({ router: s.router, counters: s.counters, retryReads: true, hold: () => Promise.resolve(false) });
+    const err = (await policy({
+      node: s.primary, decision: { node: s.primary, access: 'write', reason: 'insert', tables: ['t'] }, statement: stmt,
+      err: code('25006'), attempt: 1, phase: 'query', streaming: false, bound: false,
+    })) as SplitKnexError;
     expect(err.code).to.equal('ESPLIT_PRIMARY_DOWN');
   });
 

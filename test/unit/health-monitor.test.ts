@@ -69,11 +69,12 @@ class ScriptedProbe implements HealthProbe {
 
 function setup(options: { discoverRoles?: boolean; failuresToDown?: number } = {}) {
   const client = {} as KnexClient;
-  const primary = new Node('primary', 'primary', 0, client);
+  // Weight 1 on the primary, as splitKnex() builds it: back as a standby, it takes reads.
+  const primary = new Node('primary', 'primary', 1, client);
   const r1 = new Node('r1', 'replica', 1, client);
   const r2 = new Node('r2', 'replica', 1, client);
   const router = new Router({
-    primary, replicas: [r1, r2], selector: createSelector('round-robin'),
+    primary, replicas: [r1, r2], readers: [primary, r1, r2], selector: createSelector('round-robin'),
     classify: () => ({ access: 'read', reason: 'read', tables: [] }), fallback: 'primary', forcePrimary: () => false,
   });
   const probes = new Map<Node, ScriptedProbe>([[primary, new ScriptedProbe(PRIMARY)], [r1, new ScriptedProbe(STANDBY)], [r2, new ScriptedProbe(STANDBY)]]);
@@ -219,8 +220,35 @@ describe('health monitor (fake clock, scripted probes)', () => {
     await s.clock.advance(0);
     expect(() => s.router.writer()).to.throw(SplitKnexError, 'split-knex: the primary (primary) answers as in recovery (a standby); set discoverRoles: true to follow a failover');
     expect([s.primary.role, s.r1.role]).to.deep.equal(['primary', 'replica']);
-    expect(s.events).to.deep.equal([]);
+    expect(s.events.map((e) => e.event)).to.deep.equal(['not-a-standby']);
     s.monitor.stop();
+  });
+
+  it('a replica entry that answers as a primary takes no reads, says so once (event and log line), and takes reads again once it answers as a standby', async () => {
+    const warnings: string[] = [];
+    const s = setup();
+    const monitor = new HealthMonitor({
+      nodes: [s.primary, s.r1, s.r2], router: s.router, probes: s.probes, clock: s.clock,
+      config: normalizeHealthConfig({ health: { intervalMs: 100, timeoutMs: 50 } }),
+      emit: (event, payload) => s.events.push({ event, payload, at: s.clock.now() }),
+      warn: (m) => warnings.push(m),
+    });
+    s.p(s.r1).answer = PRIMARY; // a wrong URL: r1 is the primary itself
+    monitor.start();
+    await s.clock.advance(0);
+    expect(s.readsGoTo()).to.deep.equal(new Set(['r2']));
+    expect(s.r1.notStandby).to.equal(true);
+    await s.clock.advance(300);
+    expect(s.events).to.deep.equal([{ event: 'not-a-standby', at: 0, payload: {
+      node: 'r1', role: 'replica', reason: 'r1 is listed as a replica but answers as a primary (pg_is_in_recovery() is false): it takes no reads',
+    } }]);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/^split-knex: r1 is listed as a replica but answers as a primary/);
+    s.p(s.r1).answer = STANDBY;
+    await s.clock.advance(100);
+    expect(s.r1.notStandby).to.equal(false);
+    expect(s.readsGoTo()).to.deep.equal(new Set(['r1', 'r2']));
+    monitor.stop();
   });
 
   it('with discoverRoles, follows a promotion: the promoted replica stops taking reads, then takes writes once the primary is down', async () => {
@@ -237,6 +265,7 @@ describe('health monitor (fake clock, scripted probes)', () => {
     expect(s.router.writer()).to.equal(s.r1);
     expect(s.events.map((e) => [e.event, e.payload])).to.deep.equal([
       ['role-change', { node: 'r1', from: 'replica', to: 'primary' }],
+      ['not-a-standby', { node: 'r1', role: 'primary', reason: 'r1 is listed as a replica but answers as a primary (pg_is_in_recovery() is false): it takes no reads' }],
       ['node-down', { node: 'primary', role: 'primary', reason: 'connect ECONNREFUSED 127.0.0.1:5433', failures: 2 }],
       ['failover', { from: 'primary', to: 'r1', reason: 'primary is down; r1 answers as primary' }],
     ]);
@@ -245,6 +274,8 @@ describe('health monitor (fake clock, scripted probes)', () => {
     s.p(s.primary).answer = STANDBY;
     await s.clock.advance(400);
     expect([s.primary.state, s.primary.role, s.router.writer().name]).to.deep.equal(['up', 'replica', 'r1']);
+    // …and takes reads again (it used to come back with weight 0, outside the replica list).
+    expect(s.readsGoTo()).to.deep.equal(new Set(['primary', 'r2']));
     s.monitor.stop();
   });
 
