@@ -4,7 +4,7 @@ import { collectMetricFamilies } from './collect-metric-families';
 import { formatExposition } from './metric-family';
 import { loadOpenTelemetry } from './open-telemetry';
 import { registerFamilies, type MetricRegistry } from './prom-client-metrics';
-import { evaluateReadiness, normalizeReadinessOptions, type ReadinessOptions, type ReadinessReport } from './readiness';
+import { defaultMinReplicas, evaluateReadiness, normalizeReadinessOptions, type ReadinessOptions, type ReadinessReport } from './readiness';
 import { RouteCounters } from './route-counters';
 import { RouteTracing } from './route-tracing';
 
@@ -49,14 +49,13 @@ export const observabilitySubsystem: SubsystemFactory = (ctx) => {
   // `stats` and `ready` are the instance's own methods, attached once it is composed.
   const db = (): SplitKnex => ctx.instance as SplitKnex;
   const families = () => collectMetricFamilies(db().stats(), counters);
-  // Reads need a replica (routing.fallback: 'error'): then one must serve for the instance to be ready.
-  const defaultMinReplicas = ctx.config.routing.fallback === 'error' && ctx.replicas.length > 0 ? 1 : 0;
+  const minReplicas = defaultMinReplicas(ctx.config.routing.fallback, ctx.replicas.length);
 
   const methods: ObservabilityMethods = {
     metrics: () => formatExposition(families()),
     registerMetrics: (registry) => registerFamilies(registry, families),
     readiness: async (options) => {
-      const normalized = normalizeReadinessOptions(options, defaultMinReplicas);
+      const normalized = normalizeReadinessOptions(options, minReplicas);
       if (db().stats().background.state === 'created') {
         // A probe before the first query: start the background work (once), so the next
         // probes report what it measured. A failure here is what the report then shows.

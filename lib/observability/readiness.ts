@@ -75,6 +75,18 @@ export interface NormalizedReadinessOptions {
 }
 
 /**
+ * The `minReplicas` of an instance when the caller gives none: 1 when reads fail without a
+ * replica (`routing.fallback: 'error'` with replicas configured), else 0 (reads fall back to
+ * the primary).
+ *
+ * @example
+ * defaultMinReplicas('error', 2) // 1
+ */
+export function defaultMinReplicas(fallback: 'primary' | 'error', replicas: number): number {
+  return fallback === 'error' && replicas > 0 ? 1 : 0;
+}
+
+/**
  * Validates the options of `db.readiness()`; a wrong value throws `ESPLIT_CONFIG` naming it.
  *
  * @example
