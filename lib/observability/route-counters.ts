@@ -1,7 +1,7 @@
 import type { Node } from '../route/node';
 import type { Access, RouteDecision } from '../route/router';
 import type { FailedAttempt } from '../subsystem';
-import { routeReasonKind, type RouteReasonKind } from './route-reason';
+import { ROUTE_REASON_KINDS, routeReasonKind, type RouteReasonKind } from './route-reason';
 
 /** One counted series of routed statements. */
 export interface RouteCount {
@@ -19,11 +19,13 @@ export interface RetryCount {
   count: number;
 }
 
+const SLOT_OF_KIND = new Map(ROUTE_REASON_KINDS.map((k, i) => [k, i * 2]));
+
 /**
  * The counters the metrics need beyond `db.stats()`: statements by node, access and kind of
  * route reason (the pipeline's `routed` stage), retries by node pair (its `retried` stage).
- * Each call is a few prefix checks and one increment; nothing is built for a reader that
- * never comes.
+ * A routed statement costs one prefix check and one array increment; nothing is built for a
+ * reader that never comes.
  *
  * @example
  * const c = new RouteCounters();
@@ -31,20 +33,22 @@ export interface RetryCount {
  * c.routes()                   // [{ node, access: 'read', reason: 'read', count: 1 }]
  */
 export class RouteCounters {
-  private readonly byRoute = new Map<string, RouteCount>();
+  // Per node: one slot per (kind, access), kind-major.
+  private readonly byNode = new Map<Node, Float64Array>();
   private readonly byRetry = new Map<string, RetryCount>();
 
   /** Counts one routed statement. */
   routed(decision: Pick<RouteDecision, 'node' | 'access' | 'reason'>): void {
-    const reason = routeReasonKind(decision.reason, decision.access);
-    // Node names are unique within an instance; the separator cannot appear in a kind.
-    const key = `${decision.node.name}\u0000${decision.access}\u0000${reason}`;
-    const hit = this.byRoute.get(key);
-    if (hit !== undefined) hit.count++;
-    else this.byRoute.set(key, { node: decision.node, access: decision.access, reason, count: 1 });
+    let slots = this.byNode.get(decision.node);
+    if (slots === undefined) {
+      slots = new Float64Array(ROUTE_REASON_KINDS.length * 2);
+      this.byNode.set(decision.node, slots);
+    }
+    const slot = SLOT_OF_KIND.get(routeReasonKind(decision.reason, decision.access))! + (decision.access === 'write' ? 1 : 0);
+    slots[slot]!++;
   }
 
-  /** Counts one retry. */
+  /** Counts one retry (rare: a string key is fine here). */
   retried(failure: Pick<FailedAttempt, 'node' | 'phase'>, next: Pick<RouteDecision, 'node'>): void {
     const key = `${failure.node.name}\u0000${next.node.name}\u0000${failure.phase}`;
     const hit = this.byRetry.get(key);
@@ -52,13 +56,22 @@ export class RouteCounters {
     else this.byRetry.set(key, { from: failure.node, to: next.node, phase: failure.phase, count: 1 });
   }
 
-  /** The route series counted so far. */
-  routes(): readonly RouteCount[] {
-    return [...this.byRoute.values()];
+  /** The route series counted so far (those never seen are left out). */
+  routes(): RouteCount[] {
+    const out: RouteCount[] = [];
+    for (const [node, slots] of this.byNode) {
+      ROUTE_REASON_KINDS.forEach((reason, i) => {
+        for (const [access, offset] of [['read', 0], ['write', 1]] as const) {
+          const count = slots[i * 2 + offset]!;
+          if (count > 0) out.push({ node, access, reason, count });
+        }
+      });
+    }
+    return out;
   }
 
   /** The retry series counted so far. */
-  retries(): readonly RetryCount[] {
+  retries(): RetryCount[] {
     return [...this.byRetry.values()];
   }
 }

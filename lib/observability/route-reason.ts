@@ -4,27 +4,34 @@ import type { Access } from '../route/router';
  * The bounded set a route reason is reduced to for metrics and traces. Route reasons are
  * sentences (`volatile function nextval`, `lag: every replica is too far behind (…)`) that
  * name functions, tables and numbers: as a label they would make one series per statement
- * shape. The full sentence stays on the `route` event and the debug log.
+ * shape. The full sentence stays on the `route` event, the span and the debug log.
  */
 export type RouteReasonKind =
   | 'read' | 'write' | 'hint' | 'bound' | 'use_primary' | 'fallback' | 'sticky' | 'causal' | 'lag'
   | 'transaction' | 'read_only_transaction' | 'explicit_connection';
 
-// Prefixes the router, the read policies and the knex seam put in front of a reason.
-const PREFIXES: ReadonlyArray<readonly [string, RouteReasonKind]> = [
-  ['hint: ', 'hint'],
-  ['bound to ', 'bound'],
-  ['usePrimary scope', 'use_primary'],
-  ['fallback to primary', 'fallback'],
-  ['sticky window', 'sticky'],
-  ['causal: ', 'causal'],
-  ['lag: ', 'lag'],
-  ['read-only transaction', 'read_only_transaction'],
-];
+/** Every {@link RouteReasonKind}, in a fixed order (the route counters index by it). */
+export const ROUTE_REASON_KINDS: readonly RouteReasonKind[] = Object.freeze([
+  'read', 'write', 'hint', 'bound', 'use_primary', 'fallback', 'sticky', 'causal', 'lag',
+  'transaction', 'read_only_transaction', 'explicit_connection',
+] as const);
 
-// Whole reasons of statements whose connection was chosen before them (the knex seam's words);
-// matched exactly: the classifier's `transaction control BEGIN` is a write, not a pinned statement.
-const PINNED: ReadonlyMap<string, RouteReasonKind> = new Map([['transaction', 'transaction'], ['explicit connection', 'explicit_connection']]);
+// The prefixes the router, the read policies and the knex seam put in front of a reason, by
+// first letter: one comparison per statement in the common case. `transaction` and
+// `explicit connection` (the seam's words for pinned statements) are whole reasons: the
+// classifier's `transaction control BEGIN` is a write.
+const BY_FIRST_CHAR: ReadonlyMap<string, ReadonlyArray<readonly [string, RouteReasonKind, boolean]>> = new Map([
+  ['h', [['hint: ', 'hint', false]]],
+  ['b', [['bound to ', 'bound', false]]],
+  ['u', [['usePrimary scope', 'use_primary', false]]],
+  ['f', [['fallback to primary', 'fallback', false]]],
+  ['s', [['sticky window', 'sticky', false]]],
+  ['c', [['causal: ', 'causal', false]]],
+  ['l', [['lag: ', 'lag', false]]],
+  ['r', [['read-only transaction', 'read_only_transaction', true]]],
+  ['t', [['transaction', 'transaction', true]]],
+  ['e', [['explicit connection', 'explicit_connection', true]]],
+]);
 
 /**
  * The kind of a route reason: why the node was chosen, in one word fit for a label.
@@ -35,8 +42,11 @@ const PINNED: ReadonlyMap<string, RouteReasonKind> = new Map([['transaction', 't
  * routeReasonKind('volatile function nextval', 'write')              // 'write'
  */
 export function routeReasonKind(reason: string, access: Access): RouteReasonKind {
-  const pinned = PINNED.get(reason);
-  if (pinned !== undefined) return pinned;
-  for (const [prefix, kind] of PREFIXES) if (reason.startsWith(prefix)) return kind;
+  const candidates = BY_FIRST_CHAR.get(reason.charAt(0));
+  if (candidates !== undefined) {
+    for (const [prefix, kind, whole] of candidates) {
+      if (whole ? reason === prefix : reason.startsWith(prefix)) return kind;
+    }
+  }
   return access;
 }
