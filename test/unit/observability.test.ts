@@ -50,7 +50,7 @@ describe('observability (no database)', () => {
       for (let i = 0; i < 1000; i++) counters.routed({ node: replica, access: 'read', reason: `sticky window (${i} ms left)` });
       for (let i = 0; i < 1000; i++) counters.routed({ node: replica, access: 'read', reason: `read-only SELECT ${i}` });
       expect(counters.routes().map((r) => [r.node.name, r.access, r.reason, r.count])).to.deep.equal([
-        ['replica1', 'read', 'sticky', 1000], ['replica1', 'read', 'read', 1000],
+        ['replica1', 'read', 'read', 1000], ['replica1', 'read', 'sticky', 1000],
       ]);
     });
   });
