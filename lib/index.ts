@@ -26,3 +26,5 @@ export type { HealthConfig, HealthClock, NodeDownEvent, NodeUpEvent, FailoverEve
 export { MemoryCacheStore, RedisCacheStore } from './cache';
 export type { CacheConfig, CacheStrategy, CacheInvalidation, CacheStore, CachedResult, StoreLookup, TagMarks, MemoryCacheStoreOptions, CacheClock, RedisCacheStoreOptions, RedisLike, CacheEvent, CacheStats } from './cache';
 export type { CacheCallOptions } from './knex/cache-methods';
+export { PROMETHEUS_CONTENT_TYPE, SPAN_ATTRIBUTES } from './observability';
+export type { ObservabilityMethods, MetricRegistry, ReadinessOptions, ReadinessReport, ReadinessPrimary, ReadinessReplica, RouteReasonKind } from './observability';

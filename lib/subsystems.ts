@@ -3,6 +3,7 @@ import { catalogSubsystem } from './catalog/install-catalog';
 import { consistencySubsystem } from './consistency/install-consistency';
 import { doctorSubsystem } from './doctor/install-doctor';
 import { healthSubsystem } from './health/install-health';
+import { observabilitySubsystem } from './observability/install-observability';
 import type { SubsystemFactory } from './subsystem';
 
 /**
@@ -17,4 +18,5 @@ export const SUBSYSTEMS: readonly SubsystemFactory[] = Object.freeze([
   catalogSubsystem,
   cacheSubsystem,
   doctorSubsystem,
+  observabilitySubsystem,
 ]);
