@@ -28,3 +28,9 @@ export type { CacheConfig, CacheStrategy, CacheInvalidation, CacheStore, CachedR
 export type { CacheCallOptions } from './knex/cache-methods';
 export { PROMETHEUS_CONTENT_TYPE, SPAN_ATTRIBUTES } from './observability';
 export type { ObservabilityMethods, MetricRegistry, ReadinessOptions, ReadinessReport, ReadinessPrimary, ReadinessReplica, RouteReasonKind } from './observability';
+export type { TopologyStats, TopologyChangeEvent } from './topology/topology-follower';
+export type { DiscoverConfig } from './topology/discover-config';
+export type { FailoverConfig } from './health/failover-config';
+export type { NotAStandbyEvent } from './health';
+export type { Clock, NormalizedClock } from './clock';
+export { isDdl } from './classify/is-ddl';

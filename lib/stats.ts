@@ -9,6 +9,7 @@ import type { HealthStats } from './health';
 import type { ConsistencyStats } from './consistency';
 import type { CatalogStats } from './catalog';
 import type { CacheStats } from './cache';
+import type { TopologyStats } from './topology/topology-follower';
 
 /** One node's counters, as `db.stats()` reports them. Never contains connection strings. */
 export interface NodeStats {
@@ -63,6 +64,8 @@ export interface SubsystemStats {
   catalog: CatalogStats;
   /** Result cache counters; `null` when the `cache` section is absent. */
   cache: CacheStats | null;
+  /** What topology discovery last saw and did; `null` without `discover`. */
+  topology: TopologyStats | null;
 }
 
 /**
@@ -112,7 +115,7 @@ export function collectStats(sources: StatsSources): SplitKnexStats {
     t.inFlight += n.inFlight;
   }
   const { pipeline } = sources;
-  const sections: Record<string, unknown> = { cache: null };
+  const sections: Record<string, unknown> = { cache: null, topology: null };
   for (const s of sources.subsystems) if (s.stats !== undefined) sections[s.name] = s.stats();
   return {
     nodes, totals, misroutes: pipeline.misroutes, retries: pipeline.retries,

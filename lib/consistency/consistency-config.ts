@@ -67,6 +67,15 @@ export interface LagConfig {
   onExceeded?: LagExceededAction;
   /** With `onExceeded: 'wait'`: how long a read waits for a replica to catch up (default 1000). */
   maxWaitMs?: number;
+  /**
+   * Keep at least this many of the least-lagged replicas serving however far behind (default 0:
+   * `maxLagMs`/`maxLagBytes` are a hard bound and `onExceeded` decides when every replica lags).
+   * With 1 or more, reads are spread over the least-lagged replicas instead of piling onto one
+   * replica or the primary when lag crosses the limit.
+   */
+  minReplicas?: number;
+  /** A replica changes between serving and skipped at most once per this many ms (default 5000): no flapping near the limit. */
+  hysteresisMs?: number;
 }
 
 /**
@@ -92,12 +101,14 @@ export interface ConsistencyOptions {
     pollTimeoutMs: number;
     onExceeded: LagExceededAction;
     maxWaitMs: number;
+    minReplicas: number;
+    hysteresisMs: number;
   };
   clock: NormalizedClock;
 }
 
 const STICKY_KEYS = ['mode', 'windowMs', 'perTable', 'maxWaitMs', 'scope'] as const;
-const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs'] as const;
+const LAG_KEYS = ['maxLagMs', 'maxLagBytes', 'pollIntervalMs', 'pollTimeoutMs', 'onExceeded', 'maxWaitMs', 'minReplicas', 'hysteresisMs'] as const;
 // Compile only while the lists name exactly the keys of the section types.
 type StickyKeysExact = Exact<ExactKeys<StickyConfig, typeof STICKY_KEYS>>;
 type LagKeysExact = Exact<ExactKeys<LagConfig, typeof LAG_KEYS>>;
@@ -139,6 +150,8 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
       pollTimeoutMs: integer('lag.pollTimeoutMs', lag.pollTimeoutMs, 1) ?? 2000,
       onExceeded: oneOf('lag.onExceeded', lag.onExceeded, ['primary', 'wait', 'error'] as const) ?? 'primary',
       maxWaitMs: integer('lag.maxWaitMs', lag.maxWaitMs, 0) ?? 1000,
+      minReplicas: integer('lag.minReplicas', lag.minReplicas, 0) ?? 0,
+      hysteresisMs: integer('lag.hysteresisMs', lag.hysteresisMs, 0) ?? 5000,
     },
     clock: clock ?? normalizeClock(raw.clock),
   };

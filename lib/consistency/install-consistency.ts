@@ -88,7 +88,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     pollIntervalMs: options.lag.pollIntervalMs, pollTimeoutMs: options.lag.pollTimeoutMs, clock: options.clock,
   });
   const causal = new WeakSet<Statement>();
-  const tracker = new WriteTracker(options, scopes, commits, ctx.replicas.length > 0);
+  const tracker = new WriteTracker(options, scopes, commits, () => ctx.replicas.length > 0);
 
   const methods: ConsistencyMethods = {
     runInContext: (fn, runOptions) => scopes.run(fn, runOptions),
@@ -110,7 +110,9 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
         primaryDown,
       }),
       new StalenessPolicy(positions, counters, options.clock, causal),
-      new LagPolicy(options, positions, counters, causal, primaryDown),
+      new LagPolicy(options, positions, counters, causal, primaryDown, options.lag.minReplicas > 0
+        ? { minReplicas: options.lag.minReplicas, hysteresisMs: options.lag.hysteresisMs, now: () => options.clock.now() }
+        : undefined),
     ],
     retry: schemaLagRetry({ router, positions, count: () => counters.schemaLagRetries++, emit: (e) => ctx.emit('read-retry', e) }),
     afterCommit: (write) => tracker.afterWrite(write),

@@ -19,7 +19,8 @@ export class WriteTracker {
     private readonly options: ConsistencyOptions,
     private readonly scopes: ConsistencyScopes,
     private readonly commits: CommitPositions,
-    private readonly hasReplicas: boolean,
+    // Asked per write: replicas may join at run time (topology discovery).
+    private readonly hasReplicas: () => boolean,
   ) {}
 
   /**
@@ -41,7 +42,7 @@ export class WriteTracker {
     const state = this.scopes.current();
     if (state === undefined) return;
     // Without replicas no read can be stale: a window costs nothing.
-    if (this.options.mode === 'window' || !this.hasReplicas) {
+    if (this.options.mode === 'window' || !this.hasReplicas()) {
       this.noteWindow(state, info);
       return;
     }

@@ -111,6 +111,11 @@ export class HealthMonitor implements Lifecycle {
     }
   }
 
+  /** For `db.ready()`: the first round of probes has answered (or failed), so states are known. */
+  async ready(): Promise<void> {
+    await this.probeAll();
+  }
+
   /** Probes every node now (outside the timers) and resolves when all answered or failed. */
   async probeAll(): Promise<void> {
     await Promise.all([...this.slots.keys()].map((n) => this.runProbe(n)));

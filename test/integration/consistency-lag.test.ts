@@ -97,6 +97,15 @@ describe('consistency: lag-aware replica choice', function () {
       }
     });
 
+    it('lag.minReplicas keeps the least-lagged replica serving when every replica lags (graduated), instead of the primary', async () => {
+      const only = [{ name: lag.name, connection: lag.url }];
+      const db = makeDb({ replicas: only, sticky: { mode: 'none' }, lag: { maxLagMs: 150, pollIntervalMs: 50, minReplicas: 1, hysteresisMs: 60_000 } });
+      await untilLagging(db);
+      const where = await whereReadsRan(db, 10);
+      expect(where.get(lag.name)).to.equal(10);
+      expect(db.stats().primaryReads.lag ?? 0).to.equal(0);
+    });
+
     it('a read with a causal requirement may use a lagging replica that has replayed its write', async () => {
       const only = [{ name: lag.name, connection: lag.url }];
       const db = makeDb({ replicas: only, sticky: { mode: 'lsn', maxWaitMs: 5000, scope: 'none' }, lag: { maxLagMs: 150, pollIntervalMs: 50 } });

@@ -9,7 +9,7 @@ describe('consistency config (sticky, lag)', () => {
     const o = normalizeConsistencyConfig({});
     expect(o).to.deep.include({ mode: 'lsn', windowMs: 2000, perTable: false, maxWaitMs: 0, scope: 'global' });
     expect(o.lag).to.deep.equal({
-      maxLagMs: undefined, maxLagBytes: undefined, pollIntervalMs: 1000, pollTimeoutMs: 2000, onExceeded: 'primary', maxWaitMs: 1000,
+      maxLagMs: undefined, maxLagBytes: undefined, pollIntervalMs: 1000, pollTimeoutMs: 2000, onExceeded: 'primary', maxWaitMs: 1000, minReplicas: 0, hysteresisMs: 5000,
     });
     expect(o.clock).to.equal(systemClock);
   });
@@ -18,12 +18,12 @@ describe('consistency config (sticky, lag)', () => {
     const clock = { now: () => 5 };
     const o = normalizeConsistencyConfig({
       sticky: { mode: 'window', windowMs: 500, perTable: true, maxWaitMs: 30, scope: 'none' },
-      lag: { maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200 },
+      lag: { maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200, minReplicas: 1, hysteresisMs: 2000 },
       clock,
     });
     expect(o).to.deep.include({ mode: 'window', windowMs: 500, perTable: true, maxWaitMs: 30, scope: 'none' });
     expect(o.clock.now()).to.equal(5);
-    expect(o.lag).to.deep.equal({ maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200 });
+    expect(o.lag).to.deep.equal({ maxLagMs: 100, maxLagBytes: 1 << 20, pollIntervalMs: 50, pollTimeoutMs: 300, onExceeded: 'wait', maxWaitMs: 200, minReplicas: 1, hysteresisMs: 2000 });
   });
 
   it('accepts consistency.scope as the same setting as sticky.scope, and refuses a contradiction', () => {

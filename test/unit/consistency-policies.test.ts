@@ -73,7 +73,7 @@ function setup(raw: Record<string, unknown> = {}) {
   const primaryReads = new FakePrimaryReads();
   const commits = new CommitPositions(primaryReads.read, (err) => warnings.push(String(err)));
   const scopes = new ConsistencyScopes(scope, options, () => undefined, commits);
-  const tracker = new WriteTracker(options, scopes, commits, true);
+  const tracker = new WriteTracker(options, scopes, commits, () => true);
   const health = { primaryDown: false };
   const sticky = new StickyPolicy({
     options, scopes, positions, commits, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]), primaryDown: () => health.primaryDown,

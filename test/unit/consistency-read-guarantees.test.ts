@@ -40,7 +40,7 @@ function setup(raw: Record<string, unknown> = {}) {
   const causal = new WeakSet<Statement>();
   const sticky = new StickyPolicy({ options, scopes, positions, commits, counters, causal, tablesOf: () => [], primaryDown: () => false });
   const staleness = new StalenessPolicy(positions, counters, clock, causal);
-  const tracker = new WriteTracker(options, scopes, commits, true);
+  const tracker = new WriteTracker(options, scopes, commits, () => true);
   const commit = () => tracker.afterWrite({ node: primary, tables: ['t'], broad: false, inTransaction: false, statements: [], query: async () => ({ rows: [] }), commitPosition: () => Promise.reject(new Error('not per write')) });
   const poll = async (r1At: bigint | undefined, r2At: bigint | undefined, r2AgeMs = 1) => {
     readings.set(r1, { replayLsn: r1At, replayAgeMs: 1 });
