@@ -57,7 +57,8 @@ export function collectMetricFamilies(stats: SplitKnexStats, counters: RouteCoun
       counters.retries(), (r) => [{ from: r.from.name, to: r.to.name, phase: r.phase }, r.count]),
     family('split_knex_read_your_writes_total', 'counter', 'Reads with a read-your-writes requirement, by outcome.', [
       ['sticky_primary', c.stickyPrimaryReads], ['causal_replica', c.causalReplicaReads], ['causal_primary', c.causalPrimaryReads],
-      ['primary_down_replica', c.primaryDownReads],
+      ['primary_down_replica', c.primaryDownReads], ['pending_primary', c.pendingPrimaryReads],
+      ['bounded_replica', c.boundedReplicaReads], ['bounded_primary', c.boundedPrimaryReads],
     ] as const, ([outcome, v]) => [{ outcome }, v]),
     family('split_knex_causal_waits_total', 'counter', 'Reads that waited for a replica to replay their causal position.', [c.causalWaits], (v) => [{}, v]),
     family('split_knex_causal_wait_seconds_total', 'counter', 'Time reads spent waiting for a replica to replay their causal position.', [c.causalWaitMs], (v) => [{}, ms(v)]),
