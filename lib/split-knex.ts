@@ -96,7 +96,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   const options = classifyOptionsOf(() => subsystems);
   // Routed classifications pass the subsystems' observers (the catalog counts what it decided).
   const forgotten = forgottenTransactingGuard({ strict: n.routing.strictTransactions });
-  const classify = forgotten.wrap(statementClassifier(classifier, () => options(false), (run) => observed(subsystems, run)));
+  const classify = forgotten.wrap(statementClassifier(classifier, () => options(false), observerOf(() => subsystems)));
   const router = new Router({
     primary,
     replicas,
@@ -203,28 +203,44 @@ function followTopology(
 // The classification options in force: the subsystems' inputs (the catalog) merged, cached
 // while those inputs are the same objects (this runs for every statement).
 function classifyOptionsOf(subsystems: () => readonly Subsystem[]): (inTransaction?: boolean) => ClassifyOptions {
-  const cache: Array<{ parts: unknown[]; value: ClassifyOptions } | undefined> = [undefined, undefined];
+  // The subsystems that give classifier input (the catalog), found once they are composed.
+  let sources: Array<() => Partial<ClassifyOptions> | undefined> | undefined;
+  const cache: Array<{ parts: Array<Partial<ClassifyOptions> | undefined>; value: ClassifyOptions } | undefined> = [undefined, undefined];
   return (inTransaction = false) => {
-    const parts = subsystems().map((s) => s.classifyOptions?.());
+    if (sources === undefined) {
+      const composed = subsystems();
+      // Asked before composition (it is not): answer without caching the empty list.
+      if (composed.length === 0) return { inTransaction };
+      sources = composed.flatMap((s) => (s.classifyOptions === undefined ? [] : [s.classifyOptions]));
+    }
     const i = inTransaction ? 1 : 0;
     const hit = cache[i];
-    if (hit !== undefined && hit.parts.length === parts.length && hit.parts.every((p, k) => p === parts[k])) return hit.value;
+    if (hit !== undefined) {
+      let same = true;
+      for (let k = 0; k < sources.length && same; k++) same = sources[k]!() === hit.parts[k];
+      if (same) return hit.value;
+    }
+    const parts = sources.map((source) => source());
     const value: ClassifyOptions = Object.assign({}, ...parts.filter((p) => p !== undefined), { inTransaction });
     cache[i] = { parts, value };
     return value;
   };
 }
 
-function observed(subsystems: readonly Subsystem[], classify: () => SqlClassification): SqlClassification {
-  let run = classify;
-  for (const s of subsystems) {
-    const observe = s.observeClassification;
-    if (observe !== undefined) {
-      const inner = run;
-      run = () => observe(inner);
+// Composes the subsystems' classification observers once (the catalog's counter), not per statement.
+function observerOf(subsystems: () => readonly Subsystem[]): (classify: () => SqlClassification) => SqlClassification {
+  let observe: ((classify: () => SqlClassification) => SqlClassification) | undefined;
+  return (classify) => {
+    if (observe === undefined) {
+      if (subsystems().length === 0) return classify();
+      const observers = subsystems().flatMap((s) => (s.observeClassification === undefined ? [] : [s.observeClassification]));
+      observe = observers.reduce<(c: () => SqlClassification) => SqlClassification>(
+        (inner, outer) => (c) => outer(() => inner(c)),
+        (c) => c(),
+      );
     }
-  }
-  return run();
+    return observe(classify);
+  };
 }
 
 function attachMethods(db: SplitKnex, pipeline: Pipeline, facadeClient: SplitClient, scope: RequestScope, stats: () => SplitKnexStats): void {

@@ -9,6 +9,10 @@ import {
   type StreamInternals, type StreamParams,
 } from './knex-internals';
 import { boundNodeOf, pipelineOf, transactionOf } from './split-client-marks';
+import type { StatementRun } from '../pipeline';
+import type { BoundTarget } from '../route/node';
+import type { Statement } from '../route/statement';
+import type { StatementSource } from '../subsystem';
 
 type Callback = (runner: RunnerInternals, params?: unknown) => unknown;
 
@@ -68,28 +72,8 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     pipeline.lifecycle.enter();
     const compiled = this.prepare(cb);
     const stream = streamOf(cb, params);
-    let handedOver = false;
-    const settled = pipeline.run({
-      statement: describeBuilder(this.builder, compiled),
-      bound: boundNodeOf(this.client),
-      streaming: cb !== RUN,
-      source: () => builderSource(this.builder, compiled),
-      execute: (connection, decision) => {
-        handedOver = true;
-        return stream === undefined
-          ? this.runOn(connection, decision, cb === RUN ? (r) => runCompiled(r, (r as RoutingRunner).compiled!) : cb, params)
-          : this.streamOn(connection, decision, params as StreamParams);
-      },
-      // knex's `.timeout()` failed the statement after it was sent (cancelled, or the cancel
-      // failed and the connection is disposed): knex's error, never a run on another node.
-      mayRetry: (err) => !isKnexTimeout(err),
-      retrying: () => {
-        this.connection = undefined;
-        handedOver = false;
-        // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
-        if (cb === RUN) this.compiled = this.builder.toSQL();
-      },
-    });
+    const run = new RoutedStatement(this, cb, params, compiled, stream);
+    const settled = pipeline.run(run);
     if (stream === undefined) return settled;
     // The consumer sees 'end' only once the pipeline settled: a streamed write's after-commit
     // effects (position, cache invalidation) ran before a read that follows 'end'.
@@ -97,8 +81,15 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     try {
       return await settled;
     } finally {
-      if (handedOver) this.connection = SETTLED_STREAM;
+      if (run.handedOver) this.connection = SETTLED_STREAM;
     }
+  }
+
+  /** @internal Runs a routed statement on the connection the pipeline chose (see {@link RoutedStatement}). */
+  executeOn(connection: PooledConnection, decision: RouteDecision, cb: Callback, params: unknown, stream: unknown): Promise<unknown> {
+    return stream === undefined
+      ? this.runOn(connection, decision, cb, params)
+      : this.streamOn(connection, decision, params as StreamParams);
   }
 
   // A stream runs on a connection the pipeline owns until the statement settles: not in
@@ -118,7 +109,8 @@ export class RoutingRunner extends (Runner as unknown as new (client: KnexClient
     this.connection = connection;
     const node = decision.node;
     this.routeInfo = { node: node.name, role: node.role, reason: decision.reason };
-    return Promise.resolve(cb(this, params));
+    // run()'s callback runs what was compiled for routing: compiled once per attempt.
+    return Promise.resolve(cb === RUN ? runCompiled(this, this.compiled!) : cb(this, params));
   }
 
   // knex emits `start` before it compiles (listeners may still change the builder), so we do too.
@@ -216,4 +208,51 @@ function untilConnectionEnds(work: Promise<unknown>, connection: PooledConnectio
     conn.once!('end', onEnd);
   });
   return Promise.race([work, ended]).finally(() => conn.removeListener?.('end', onEnd!));
+}
+
+/**
+ * One routed statement as the pipeline sees it ({@link StatementRun}), built per statement:
+ * a class rather than an object of closures, so the hot path allocates one object.
+ *
+ * @internal
+ */
+class RoutedStatement implements StatementRun {
+  readonly statement: Statement;
+  readonly bound: BoundTarget | undefined;
+  readonly streaming: boolean;
+  handedOver = false;
+
+  constructor(
+    private readonly runner: RoutingRunner,
+    private readonly cb: Callback,
+    private readonly params: unknown,
+    private readonly compiled: CompiledQuery | CompiledQuery[],
+    private readonly stream: unknown,
+  ) {
+    this.statement = describeBuilder(runner.builder, compiled);
+    this.bound = boundNodeOf(runner.client);
+    this.streaming = cb !== RUN;
+  }
+
+  source(): StatementSource {
+    return builderSource(this.runner.builder, this.compiled);
+  }
+
+  execute(connection: PooledConnection, decision: RouteDecision): Promise<unknown> {
+    this.handedOver = true;
+    return this.runner.executeOn(connection, decision, this.cb, this.params, this.stream);
+  }
+
+  // knex's `.timeout()` failed the statement after it was sent (cancelled, or the cancel
+  // failed and the connection is disposed): knex's error, never a run on another node.
+  mayRetry(err: unknown): boolean {
+    return !isKnexTimeout(err);
+  }
+
+  retrying(): void {
+    this.runner.connection = undefined;
+    this.handedOver = false;
+    // knex rewrites `?` to `$n` in the compiled object while running it: compile afresh.
+    if (this.cb === RUN) this.runner.compiled = this.runner.builder.toSQL();
+  }
 }
