@@ -3,7 +3,8 @@ import { SplitKnexError } from '../errors';
 import { describeError } from './connection-error';
 import { isWritable, type HealthProbe, type ProbeResult } from './health-probe';
 import { hostLabel, resolveConnection, withConnectTimeout, type ConnectionSettings } from './node-connection';
-import { PgProbe } from './pg-probe';
+import { BackgroundLink } from '../background/background-link';
+import { LinkProbe } from './link-probe';
 
 const debug = createDebug('split-knex:health');
 
@@ -41,11 +42,13 @@ export class PrimaryHosts implements HealthProbe {
     connections: readonly unknown[],
     private readonly options: { timeoutMs: number; connectTimeoutMs: number; makeProbe?: (connection: unknown) => HealthProbe },
   ) {
-    this.hosts = connections.map((connection) => ({
-      connection,
-      label: typeof connection === 'string' ? hostLabel({ connectionString: connection }) : hostLabel(connection as ConnectionSettings),
-      probe: options.makeProbe?.(connection) ?? new PgProbe(() => resolveConnection(connection), options.timeoutMs),
-    }));
+    this.hosts = connections.map((connection) => {
+      const label = typeof connection === 'string' ? hostLabel({ connectionString: connection }) : hostLabel(connection as ConnectionSettings);
+      const link = (): HealthProbe => new LinkProbe(new BackgroundLink({
+        node: label, settings: () => resolveConnection(connection), timeoutMs: options.timeoutMs, applicationName: 'split-knex health',
+      }), options.timeoutMs, true);
+      return { connection, label, probe: options.makeProbe?.(connection) ?? link() };
+    });
   }
 
   /** `host:port` of every listed host, in order. */

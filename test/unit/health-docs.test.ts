@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'fs';
 import path from 'path';
 import { normalizeHealthConfig } from '../../lib/health/health-config';
-import { PROBE_SQL } from '../../lib/health/pg-probe';
+import { PROBE_SQL } from '../../lib/health/link-probe';
 
 describe('docs/failure-handling.md', () => {
   const doc = fs.readFileSync(path.join(__dirname, '../../docs/failure-handling.md'), 'utf8');

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'events';
-import { PgProbe, PROBE_SQL } from '../../lib/health/pg-probe';
+import { BackgroundLink, type LinkClientFactory } from '../../lib/background/background-link';
+import { LinkProbe, PROBE_SQL } from '../../lib/health/link-probe';
 import { swapPool as drainPool } from '../../lib/knex/node-pool';
 import type { KnexClient, PooledConnection } from '../../lib/knex/knex-internals';
 
@@ -13,6 +14,7 @@ function fakePg(script: Array<{ connect: Behaviour; query: Behaviour }>) {
     private readonly plan = script[made.length] ?? { connect: 'ok' as Behaviour, query: 'ok' as Behaviour };
     private readonly record = { config: {} as Record<string, unknown>, ended: false, queries: [] as string[] };
     private reject: ((err: Error) => void) | undefined;
+    // node-postgres's EventEmitter-based client: the link listens for 'error' and 'end'.
     constructor(config: Record<string, unknown>) {
       super();
       this.record.config = config;
@@ -34,48 +36,69 @@ function fakePg(script: Array<{ connect: Behaviour; query: Behaviour }>) {
       return Promise.resolve(value);
     }
   }
-  return { Client: Client as unknown as ConstructorParameters<typeof PgProbe>[2], made };
+  const create: LinkClientFactory = (config) => new Client(config as Record<string, unknown>) as unknown as ReturnType<LinkClientFactory>;
+  return { create, made };
 }
 
 const settings = async () => ({ connectionString: 'postgres://app:pw@h/db' });
+// The probe of one node over a background link the probe owns (as a multi-host primary's hosts do).
+const probeOver = (pg: ReturnType<typeof fakePg>, timeoutMs: number): { probe: LinkProbe; link: BackgroundLink } => {
+  const link = new BackgroundLink({ node: 'h:5432', settings, timeoutMs, createClient: pg.create, applicationName: 'split-knex health' });
+  return { probe: new LinkProbe(link, timeoutMs, true), link };
+};
 
-describe('health: the probe connection', () => {
+describe('health: the probe connection (a background link)', () => {
   it('asks role and writability with one query over its own client, bounded by the timeout, and keeps it open', async () => {
     const pg = fakePg([{ connect: 'ok', query: 'standby' }]);
-    const probe = new PgProbe(settings, 500, pg.Client);
+    const { probe } = probeOver(pg, 500);
     expect(await probe.probe()).to.deep.include({ inRecovery: true, readOnly: true });
     await probe.probe();
     expect(pg.made).to.have.length(1);
     expect(pg.made[0]!.queries).to.deep.equal([PROBE_SQL, PROBE_SQL]);
-    expect(pg.made[0]!.config).to.include({ connectionString: 'postgres://app:pw@h/db', connectionTimeoutMillis: 500, query_timeout: 500, application_name: 'split-knex-health' });
+    expect(pg.made[0]!.config).to.include({ connectionString: 'postgres://app:pw@h/db', connectionTimeoutMillis: 500, application_name: 'split-knex health' });
     probe.close();
+    await new Promise((r) => setImmediate(r));
     expect(pg.made[0]!.ended).to.equal(true);
   });
 
   it('rejects within the timeout when the server accepts the connection but never answers, and drops that connection', async () => {
     const pg = fakePg([{ connect: 'ok', query: 'hang' }]);
-    const probe = new PgProbe(settings, 50, pg.Client);
+    const { probe } = probeOver(pg, 50);
     const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string; message: string });
     expect(err?.code).to.equal('ETIMEDOUT');
-    expect(err?.message).to.equal('health probe timeout expired after 50 ms');
+    expect(err?.message).to.equal('h:5432: no answer within 50 ms');
     expect(pg.made[0]!.ended).to.equal(true);
   });
 
-  it('rejects within the timeout when connecting hangs', async () => {
+  it('rejects within the timeout when connecting hangs, and ends the connecting client', async () => {
     const pg = fakePg([{ connect: 'hang', query: 'ok' }]);
-    const probe = new PgProbe(settings, 50, pg.Client);
+    const { probe } = probeOver(pg, 50);
     const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string });
     expect(err?.code).to.equal('ETIMEDOUT');
     expect(pg.made[0]!.ended).to.equal(true);
   });
 
+  it('close() while a connect is in flight ends that client: destroy() leaves no socket behind', async () => {
+    const pg = fakePg([{ connect: 'hang', query: 'ok' }]);
+    const { probe, link } = probeOver(pg, 10_000);
+    const pending = probe.probe().then(() => undefined, (e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(pg.made).to.have.length(1);
+    await link.close();
+    expect(pg.made[0]!.ended).to.equal(true);
+    expect(await pending).to.be.instanceOf(Error); // the probe in flight fails; it never hangs
+    // And nothing connects after close().
+    const after = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string });
+    expect(after?.code).to.equal('ESPLIT_DESTROYED');
+    expect(pg.made).to.have.length(1);
+  });
+
   it('a kept connection that fails (the server restarted) is replaced within the same probe before the node is blamed', async () => {
     const pg = fakePg([{ connect: 'ok', query: 'ok' }, { connect: 'ok', query: 'ok' }]);
-    const probe = new PgProbe(settings, 500, pg.Client);
+    const { probe, link } = probeOver(pg, 500);
     await probe.probe();
-    (pg.made[0] as unknown as { queries: string[] }).queries.length = 0;
     // Make the kept client fail its next query.
-    const kept = (probe as unknown as { client: { query: () => Promise<never> } }).client;
+    const kept = (link as unknown as { client: { query: () => Promise<never> } }).client;
     kept.query = () => Promise.reject(new Error('Client has encountered a connection error and is not queryable'));
     expect(await probe.probe()).to.deep.include({ inRecovery: false });
     expect(pg.made).to.have.length(2);
@@ -84,7 +107,7 @@ describe('health: the probe connection', () => {
 
   it('a refused connection fails the probe with the driver error', async () => {
     const pg = fakePg([{ connect: 'fail', query: 'ok' }]);
-    const probe = new PgProbe(settings, 500, pg.Client);
+    const { probe } = probeOver(pg, 500);
     const err = await probe.probe().then(() => undefined, (e: unknown) => e as { code?: string });
     expect(err?.code).to.equal('ECONNREFUSED');
   });
