@@ -154,7 +154,7 @@ export class Pipeline {
       node.began(decision.access);
       try {
         const result = await run.execute(connection, decision);
-        this.noteDone(statement.sql, node);
+        this.noteDone(statement.sql, node, decision.access);
         // 5. Effects of a committed autocommit write, on the connection that committed it,
         //    before the caller resumes: positions, cache invalidation, catalog reload.
         if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
@@ -219,7 +219,7 @@ export class Pipeline {
     node.began(c.access);
     try {
       const result = await run.execute();
-      this.noteDone(statement.sql, node);
+      this.noteDone(statement.sql, node, c.access);
       return result;
     } catch (err) {
       node.errors++;
@@ -302,8 +302,8 @@ export class Pipeline {
     for (const observe of this.nodeErrorObservers) observe(node, err, phase);
   }
 
-  private noteDone(sql: string, node: Node): void {
-    for (const observe of this.doneObservers) observe(sql, node);
+  private noteDone(sql: string, node: Node, access: 'read' | 'write'): void {
+    for (const observe of this.doneObservers) observe(sql, node, access);
   }
 
   // Emits `route` when someone listens (building the payload costs only then).

@@ -156,7 +156,7 @@ export interface Subsystem {
   /** Told of every error a node raised on the application's behalf. */
   readonly nodeError?: (node: Node, err: unknown, phase: 'acquire' | 'query') => void;
   /** Told of every statement that completed on a node (for the catalog: DDL seen, first statement done). */
-  readonly statementDone?: (sql: string, node: Node) => void;
+  readonly statementDone?: (sql: string, node: Node, access: 'read' | 'write') => void;
   /** Effects after a write committed; the caller resumes once every one has settled. */
   readonly afterCommit?: (write: CommittedWrite) => void | Promise<void>;
   /** Background work on its own connections. */

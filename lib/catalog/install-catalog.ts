@@ -51,7 +51,8 @@ export const catalogSubsystem: SubsystemFactory = (ctx) => {
     // Count the routes the catalog decided: each routed classification is looked at once, cheaply.
     observeClassification: (classify) => (manager.active ? manager.live.observe(classify) : classify()),
     // The first statement done lets the first load begin; DDL marks the catalog changed.
-    statementDone: (sql) => manager.noteStatement(sql),
+    // Only a write can be DDL (the classifier never lets DDL read): reads skip the check.
+    statementDone: (sql, _node, access) => manager.noteStatement(access === 'write' ? sql : undefined),
     nodeError: (node, err, phase) => {
       if (phase === 'query' && node.role === 'replica' && isMisrouteError(err)) manager.noteMisroute();
       if (phase === 'query') manager.refresher.soon();
