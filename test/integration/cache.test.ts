@@ -134,7 +134,13 @@ describe('result cache on a real primary + 2 streaming replicas', () => {
   it('a write invalidates the entries of the tables it wrote, and only those', async () => {
     const db = await cachedDb({ strategy: 'all' });
     await db('ca_plans').where({ id: 1 });
-    await db('ca_users').where({ id: 1 });
+    // Stored once its replica is known to have replayed the last invalidation of ca_users
+    // (a replay poll may be on its way): read until the entry answers.
+    await until(async () => {
+      const hits = cacheOf(db).hits;
+      await db('ca_users').where({ id: 1 });
+      return cacheOf(db).hits > hits;
+    }, 'the ca_users entry stored');
     const changed = await db('ca_plans').where({ id: 1 }).update({ price: 12 }).returning('price');
     expect(changed).to.deep.equal([{ price: 12 }]);
     await behindTheBack("update ca_users set name = 'ada2' where id = 1");
