@@ -5,7 +5,7 @@ import { CacheInvalidator } from './cache-invalidator';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import type { CacheStore } from './cache-store';
 import { InvalidationListener } from './invalidation-listener';
-import { MemoryCacheStore, type CacheClock } from './memory-cache-store';
+import { MemoryCacheStore } from './memory-cache-store';
 import { RelationCatalog } from './relation-catalog';
 import { ReplayTracker } from './replay-tracker';
 import { ResultCache, type CacheEvent } from './result-cache';

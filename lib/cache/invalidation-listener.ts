@@ -1,5 +1,6 @@
 import createDebug from 'debug';
-import { parseWalPosition, REACHABLE_INSERT_POSITION } from './lsn';
+import { parseWalPosition } from '../wal-position';
+import { REACHABLE_INSERT_POSITION } from './lsn';
 
 const debug = createDebug('split-knex:cache');
 

@@ -2,7 +2,6 @@ import { REACHABLE_INSERT_POSITION } from '../route/commit-position';
 
 // WAL positions are parsed by lib/wal-position.ts (one type: bigint bytes); this file keeps the cache's SQL and its Redis codec.
 export { REACHABLE_INSERT_POSITION };
-export { parseWalPosition } from '../wal-position';
 
 /** SQL for a node's replay position in bytes: a standby's last replayed byte, or the primary's reachable insert position. */
 export const REPLAYED_POSITION = `(case when pg_catalog.pg_is_in_recovery()

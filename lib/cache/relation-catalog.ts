@@ -1,7 +1,8 @@
 import createDebug from 'debug';
 import type { Queryable } from '../background/background-link';
 import { loadRelationGraph } from './load-relation-graph';
-import { parseWalPosition, REACHABLE_INSERT_POSITION } from './lsn';
+import { parseWalPosition } from '../wal-position';
+import { REACHABLE_INSERT_POSITION } from './lsn';
 import type { RelationGraph } from './relation-graph';
 
 const debug = createDebug('split-knex:cache');

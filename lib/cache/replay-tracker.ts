@@ -1,7 +1,8 @@
 import createDebug from 'debug';
 import type { Queryable } from '../background/background-link';
 import type { Node } from '../route/node';
-import { parseWalPosition, REPLAYED_POSITION } from './lsn';
+import { parseWalPosition } from '../wal-position';
+import { REPLAYED_POSITION } from './lsn';
 
 const debug = createDebug('split-knex:cache');
 

@@ -4,7 +4,7 @@ import type { CommitPositions } from './commit-positions';
 import type { ConsistencyOptions } from './consistency-config';
 import { ConsistencyState, type ConsistencySnapshot } from './consistency-state';
 import { decodeConsistencyToken, encodeConsistencyToken } from './consistency-token';
-import { formatLsn, parseWalPosition } from './wal-position';
+import { formatLsn, parseWalPosition } from '../wal-position';
 
 /**
  * Options of `db.runInContext()`.

@@ -1,7 +1,7 @@
 import { SplitKnexError } from '../errors';
 import type { ConsistencySnapshot } from './consistency-state';
 import { MAX_TABLE_WINDOWS } from './consistency-state';
-import { formatLsn, LSN_PATTERN, parseLsn } from './wal-position';
+import { formatLsn, LSN_PATTERN, parseLsn } from '../wal-position';
 
 /** Tokens are for cookies, headers and job payloads: keep them small and bounded. */
 const MAX_TOKEN_LENGTH = 4096;

@@ -5,4 +5,4 @@ export type { ConsistencyMethods } from './consistency-methods';
 export type { RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions } from './consistency-scopes';
 export type { StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction } from './consistency-config';
 export type { ReplicaPositionStats } from './replica-positions';
-export { parseLsn, formatLsn } from './wal-position';
+export { parseLsn, formatLsn } from '../wal-position';

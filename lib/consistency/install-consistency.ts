@@ -12,7 +12,7 @@ import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions
 import { StalenessPolicy } from './staleness-policy';
 import { schemaLagRetry } from './schema-lag-retry';
 import { StickyPolicy, tablesFromClassifier } from './sticky-policy';
-import { formatLsn } from './wal-position';
+import { formatLsn } from '../wal-position';
 import { WriteTracker } from './write-tracker';
 
 /**

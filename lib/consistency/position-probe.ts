@@ -1,6 +1,6 @@
 import type { BackgroundLinks } from '../background/background-links';
 import type { Node } from '../route/node';
-import { parseLsn } from './wal-position';
+import { parseLsn } from '../wal-position';
 
 /** A replica's answer to the position poll. */
 export interface ReplicaReading {

@@ -3,7 +3,7 @@ import type { Node } from '../route/node';
 import type { BackgroundTask as Lifecycle } from '../subsystem';
 import type { ConsistencyClock } from './consistency-config';
 import type { PositionProbes, ReplicaReading } from './position-probe';
-import { formatLsn } from './wal-position';
+import { formatLsn } from '../wal-position';
 
 const debugLag = createDebug('split-knex:lag');
 

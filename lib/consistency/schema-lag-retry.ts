@@ -3,7 +3,7 @@ import type { Node } from '../route/node';
 import type { Router } from '../route/router';
 import type { RetryPolicy } from '../subsystem';
 import type { ReplicaPositions } from './replica-positions';
-import { formatLsn } from './wal-position';
+import { formatLsn } from '../wal-position';
 
 /**
  * SQLSTATEs a replica gives for an object a migration created that it has not replayed yet:

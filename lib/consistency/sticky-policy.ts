@@ -9,7 +9,7 @@ import type { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyScopes } from './consistency-scopes';
 import type { ConsistencyState } from './consistency-state';
 import type { ReplicaPositions } from './replica-positions';
-import { formatLsn } from './wal-position';
+import { formatLsn } from '../wal-position';
 
 /** Between two position queries while a read waits for a replica to catch up. */
 const CAUSAL_POLL_STEP_MS = 10;

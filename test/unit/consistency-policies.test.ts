@@ -10,7 +10,7 @@ import { BackgroundLinks } from '../../lib/background/background-links';
 import { ConnectionResolver } from '../../lib/background/connection-resolver';
 import { ReplicaPositions } from '../../lib/consistency/replica-positions';
 import { StickyPolicy } from '../../lib/consistency/sticky-policy';
-import { parseLsn } from '../../lib/consistency/wal-position';
+import { parseLsn } from '../../lib/wal-position';
 import { WriteTracker } from '../../lib/consistency/write-tracker';
 import type { Node } from '../../lib/route/node';
 import { RequestScope } from '../../lib/route/request-scope';

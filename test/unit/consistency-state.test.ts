@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { SplitKnexError } from '../../lib';
 import { ConsistencyState, MAX_TABLE_WINDOWS, tableKey } from '../../lib/consistency/consistency-state';
 import { decodeConsistencyToken, encodeConsistencyToken } from '../../lib/consistency/consistency-token';
-import { formatLsn, parseLsn } from '../../lib/consistency/wal-position';
+import { formatLsn, parseLsn } from '../../lib/wal-position';
 
 describe('consistency state', () => {
   it('sticks every read until the window ends', () => {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import * as consistency from '../../lib/consistency/wal-position';
 import { formatLsn, parseLsn, parseWalPosition, walBytesBetween } from '../../lib/wal-position';
 
 // lib/wal-position.ts is the one WAL position type (bigint) for the library.
@@ -40,8 +39,4 @@ describe('WAL positions (lib/wal-position, no database)', () => {
     expect(walBytesBetween(parseLsn('1/0')!, parseLsn('0/0')!)).to.equal(-(2n ** 32n));
   });
 
-  it('is what lib/consistency/wal-position re-exports', () => {
-    expect(consistency.parseLsn).to.equal(parseLsn);
-    expect(consistency.formatLsn).to.equal(formatLsn);
-  });
 });
