@@ -96,13 +96,3 @@ function describeObject(value: Record<string, unknown>): string {
   return `an object { ${shown}${keys.length > 8 ? ', …' : ''} }`;
 }
 
-/**
- * Hides the credentials of connection URLs (and every other form {@link redactText} knows).
- *
- * @deprecated Use `redactText` from the redact module; kept for existing callers.
- * @example
- * redactUrl('postgres://app:secret@h/db') // 'postgres://app:***@h/db'
- */
-export function redactUrl(text: string): string {
-  return redactText(text);
-}

@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import { redactUrl } from '../errors';
+import { redactText } from '../redact';
 import type { Queryable } from '../background/background-link';
 import type { ClassifyOptions } from '../classify';
 import type { Node } from '../route/node';
@@ -206,7 +206,7 @@ export class CatalogManager {
 
   private failed(err: unknown, consecutive: number, retryInMs: number, knownStale: boolean): void {
     this.failures++;
-    this.lastError = redactUrl(err instanceof Error ? err.message : String(err));
+    this.lastError = redactText(err instanceof Error ? err.message : String(err));
     // Answers we know to be stale (a change no load has seen) could misroute: drop them.
     // Otherwise the last good answers stay (the misroute guard catches what they miss).
     if (knownStale && this.installed) this.installed = false;

@@ -1,4 +1,5 @@
-import { redactUrl, SplitKnexError } from '../errors';
+import { SplitKnexError } from '../errors';
+import { redactText } from '../redact';
 
 /**
  * What kind of failure an error is, as far as failure handling cares:
@@ -92,7 +93,7 @@ export function describeError(err: unknown): string {
   if (message === '' && Array.isArray((err as { errors?: unknown }).errors)) {
     message = ((err as { errors: unknown[] }).errors).map((x) => describeError(x)).join('; ');
   }
-  message = redactUrl(message).replace(/password[=:]\S+/gi, 'password=***');
+  message = redactText(message);
   if (message.length > 200) message = `${message.slice(0, 197)}...`;
   const code = typeof e.code === 'string' && !message.includes(e.code) ? `${e.code}: ` : '';
   return `${code}${message}`;

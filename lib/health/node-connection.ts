@@ -1,3 +1,4 @@
+import { redactText } from '../redact';
 /** A node-postgres `Client` config object. */
 export type ConnectionSettings = Record<string, unknown>;
 
@@ -49,8 +50,11 @@ export function withConnectTimeout(connection: unknown, ms: number): unknown {
  */
 export function hostLabel(settings: ConnectionSettings): string {
   if (typeof settings.connectionString === 'string') {
-    const m = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?]*)/i.exec(settings.connectionString);
-    if (m !== null && m[1] !== '') return m[1]!.includes(':') ? m[1]! : `${m[1]}:5432`;
+    const m = /^[a-z]+:\/\/(.*)$/i.exec(settings.connectionString);
+    // The host follows the last '@': a password may hold '@' or '/' (never a label's part).
+    const rest = m === null ? '' : m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+    const host = /^[^/?]*/.exec(rest)![0];
+    if (host !== '') return redactText(host.includes(':') ? host : `${host}:5432`);
   }
   const host = typeof settings.host === 'string' ? settings.host : 'localhost';
   const port = typeof settings.port === 'number' || typeof settings.port === 'string' ? settings.port : 5432;

@@ -134,6 +134,9 @@ describe('health: node connections', () => {
   it('labels a host without its password', () => {
     expect(hostLabel({ connectionString: 'postgres://app:secret@db.internal:6432/app' })).to.equal('db.internal:6432');
     expect(hostLabel({ connectionString: 'postgres://app@db/app' })).to.equal('db:5432');
+    // A password holding '@' or '/' never leaks into the label (failover events, debug lines).
+    expect(hostLabel({ connectionString: 'postgres://u:p@ss@db:5433/app' })).to.equal('db:5433');
+    expect(hostLabel({ connectionString: 'postgres://u:pw/x@db/app' })).to.equal('db:5432');
     expect(hostLabel({ host: 'h', port: 5433 })).to.equal('h:5433');
   });
 });
