@@ -1,3 +1,4 @@
+import { rejection } from '../support/rejection';
 import { expect } from 'chai';
 import createDebug from 'debug';
 import fs from 'fs';
@@ -26,15 +27,6 @@ async function routeDebugLines(fn: () => Promise<void>): Promise<string[]> {
     if (previous) createDebug.enable(previous);
   }
   return lines.filter((l) => WARNING.test(l));
-}
-
-async function rejection(p: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('a forgotten .transacting(trx): a read outside the transaction its async context holds open', function () {

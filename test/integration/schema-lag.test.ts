@@ -1,3 +1,4 @@
+import { rejection } from '../support/rejection';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import type { SplitKnex } from '../../lib';
@@ -10,15 +11,6 @@ import { makeDb, nodeByPort, WHERE_AM_I } from '../support/split-db';
 const DELAY_MS = 4000;
 const OBJECTS = `drop table if exists sl_items, sl_gone cascade; drop function if exists sl_double(int);
   drop type if exists sl_mood; create table sl_items (id int primary key, name text); insert into sl_items values (1, 'a');`;
-
-async function rejection(p: PromiseLike<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('schema lag: a replica that has not replayed a migration', function () {
   this.timeout(60_000);

@@ -1,3 +1,4 @@
+import { rejection } from '../support/rejection';
 import { expect } from 'chai';
 import type { SplitKnex } from '../../lib';
 import type { ReadRetryEvent } from '../../lib/route/read-retry';
@@ -15,15 +16,6 @@ function tempDb(catalog: false | 'auto' = false): { db: SplitKnex; events: ReadR
 async function withTempTable(db: SplitKnex, name: string): Promise<void> {
   await db.raw(`create temp table ${name} (id int)`);
   await db.raw(`insert into ${name} values (1), (2)`);
-}
-
-async function rejection(p: PromiseLike<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message?: string };
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('temporary relations with catalog: false (a standby has none)', function () {

@@ -1,3 +1,4 @@
+import { codeOf, tally } from '../support/patroni/error-tally';
 import { expect } from 'chai';
 import { splitKnex, type SplitKnex } from '../../lib';
 import { sleep } from '../support/cluster/poll';
@@ -221,13 +222,3 @@ async function waitForEvent(events: Array<{ event: string; payload: any; at: num
   }
 }
 
-function codeOf(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown };
-  return typeof e.code === 'string' ? e.code : String(e.message ?? err).slice(0, 60);
-}
-
-function tally(items: Array<{ error?: string }>): string {
-  const counts = new Map<string, number>();
-  for (const i of items) counts.set(i.error ?? '?', (counts.get(i.error ?? '?') ?? 0) + 1);
-  return JSON.stringify(Object.fromEntries(counts));
-}
