@@ -77,15 +77,3 @@ export function normalizeClock(value: unknown): NormalizedClock {
     clearTimeout: timers ? (h) => c.clearTimeout!(h) : systemClock.clearTimeout,
   };
 }
-
-/**
- * Former name of {@link normalizeClock}, kept for callers that read the raw `clock` key.
- * Unlike before, a value that is not a clock throws instead of silently falling back.
- *
- * @deprecated Use `normalizeClock`, or `NormalizedConfig.clock` which is already validated.
- * @example
- * clockFrom({ now: () => 0 }).now() // 0
- */
-export function clockFrom(value: unknown): NormalizedClock {
-  return normalizeClock(value);
-}

@@ -8,4 +8,4 @@ import type { NormalizedClock } from '../clock';
  * const clock: HealthClock = normalizeClock({ now: () => 0 });
  */
 export type HealthClock = NormalizedClock;
-export { systemClock, normalizeClock as healthClock } from '../clock';
+

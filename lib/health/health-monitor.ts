@@ -6,7 +6,7 @@ import type { BackgroundTask as Lifecycle } from '../subsystem';
 import { isNodeFailure } from './connection-error';
 import { electWriter } from './elect-writer';
 import type { HealthClock } from './health-clock';
-import { systemClock } from './health-clock';
+import { systemClock } from '../clock';
 import type { NormalizedHealthConfig } from './health-config';
 import type { FailoverEvent, NodeDownEvent, NodeUpEvent, NotAStandbyEvent, RoleChangeEvent } from './health-events';
 import { isWritable, type HealthProbe, type ProbeResult } from './health-probe';
