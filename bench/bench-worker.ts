@@ -4,7 +4,8 @@
 // so the worker keeps running while the library's core changes underneath it.
 import knex, { type Knex } from 'knex';
 import { Pool } from 'pg';
-import { splitKnex, type SplitKnex, type SplitKnexConfig } from '../lib';
+import type { SplitKnex, SplitKnexConfig } from '../lib';
+import { splitKnex } from './library';
 import { measureThroughput, type BenchOp } from './measure-throughput';
 import type { WorkerInit } from './worker-handle';
 

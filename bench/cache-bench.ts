@@ -7,7 +7,8 @@
 // Run it: npx tsx bench/cache-bench.ts (starts its own cluster and destroys it).
 import { performance } from 'perf_hooks';
 import * as v8 from 'v8';
-import { splitKnex, type CacheStats, type SplitKnex } from '../lib';
+import type { CacheStats, SplitKnex } from '../lib';
+import { splitKnex } from './library';
 import { copyResult } from '../lib/cache/copy-result';
 import { describeBuilder } from '../lib/knex/describe-builder';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';

@@ -5,7 +5,8 @@
 //
 // Run it: npx tsx bench/consistency-bench.ts (starts its own cluster and destroys it).
 import { performance } from 'perf_hooks';
-import { splitKnex, type SplitKnex, type StickyMode } from '../lib';
+import type { SplitKnex, StickyMode } from '../lib';
+import { splitKnex } from './library';
 import { pipelineOf } from '../lib/knex/split-client-marks';
 import type { KnexClient } from '../lib/knex/knex-internals';
 import type { Statement } from '../lib/route/statement';

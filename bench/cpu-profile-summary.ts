@@ -59,7 +59,7 @@ export function frameGroup(url: string, root: string): string {
     return 'other dependencies';
   }
   const rel = path.relative(root, file);
-  if (rel.startsWith('lib/')) return 'split-knex lib/';
+  if (rel.startsWith('lib/') || rel.startsWith('dist/cjs/')) return 'split-knex lib/';
   if (rel.startsWith('bench/')) return 'bench harness';
   return 'other dependencies';
 }

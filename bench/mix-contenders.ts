@@ -1,5 +1,6 @@
 import knex, { type Knex } from 'knex';
-import { splitKnex, type SplitKnex, type SplitKnexConfig } from '../lib';
+import type { SplitKnex, SplitKnexConfig } from '../lib';
+import { splitKnex } from './library';
 import type { Cluster } from '../test/support/cluster';
 
 /** What a contender of the mixed workload must do; each slice opens a fresh one. */

@@ -3,7 +3,7 @@ import type { EventEmitter } from 'events';
 import type { PooledConnection } from './knex/knex-internals';
 import { statementIsTxControl } from './knex/pg-errors';
 import type { InstanceLifecycle } from './lifecycle';
-import { memoizedCommitPosition } from './route/commit-position';
+import { readCommitPosition } from './route/commit-position';
 import type { BoundTarget, Node } from './route/node';
 import type { RouteDecision, Router } from './route/router';
 import type { Statement } from './route/statement';
@@ -158,10 +158,11 @@ export class Pipeline {
         // 5. Effects of a committed autocommit write, on the connection that committed it,
         //    before the caller resumes: positions, cache invalidation, catalog reload.
         if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
-          await this.afterCommit({
+          const effects = this.afterCommit({
             node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
             inTransaction: false, statements: [statement.sql],
           }, connection);
+          if (effects !== undefined) await effects;
         } else if (answer !== undefined) {
           answer.store(result, node);
         }
@@ -231,22 +232,22 @@ export class Pipeline {
 
   /**
    * The after-commit effects of a write (an autocommit statement, or a transaction at COMMIT),
-   * run on the connection that committed it. Never rejects: a failed effect is logged.
+   * run on the connection that committed it. Never rejects: a failed effect is logged. Returns
+   * a promise only when an effect answers later (the hot path awaits nothing).
    */
-  async afterCommit(facts: Omit<CommittedWrite, 'commitPosition' | 'query'>, connection: PooledConnection): Promise<void> {
-    if (this.effects.length === 0) return;
-    const queryable = connection as unknown as { query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> };
-    const write: CommittedWrite = { ...facts, commitPosition: memoizedCommitPosition(connection), query: (sql, params) => queryable.query(sql, params) };
-    const pending: Promise<void>[] = [];
+  afterCommit(facts: CommitFacts, connection: PooledConnection): Promise<void> | undefined {
+    if (this.effects.length === 0) return undefined;
+    const write = new CommittedWriteRecord(facts, connection);
+    let pending: Promise<void>[] | undefined;
     for (const effect of this.effects) {
       try {
         const r = effect(write);
-        if (r instanceof Promise) pending.push(r.catch((err: unknown) => this.effectFailed(err)));
+        if (r instanceof Promise) (pending ??= []).push(r.catch((err: unknown) => this.effectFailed(err)));
       } catch (err) {
         this.effectFailed(err);
       }
     }
-    if (pending.length > 0) await Promise.all(pending);
+    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
   }
 
   // Stores that answer later (Redis) are awaited here, once: the miss then runs below like any read.
@@ -327,5 +328,34 @@ export class Pipeline {
 
   private effectFailed(err: unknown): void {
     this.logger.warn(`split-knex: an after-commit effect failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** What the pipeline knows of a committed write (the rest of {@link CommittedWrite} it adds). */
+export type CommitFacts = Omit<CommittedWrite, 'commitPosition' | 'query'>;
+
+// One object per committed write, of one shape: every effect reads the same fields.
+class CommittedWriteRecord implements CommittedWrite {
+  readonly node: Node;
+  readonly tables: readonly string[];
+  readonly broad: boolean;
+  readonly inTransaction: boolean;
+  readonly statements: readonly string[];
+  private position: Promise<bigint> | undefined;
+
+  constructor(facts: CommitFacts, private readonly connection: PooledConnection) {
+    this.node = facts.node;
+    this.tables = facts.tables;
+    this.broad = facts.broad;
+    this.inTransaction = facts.inTransaction;
+    this.statements = facts.statements;
+  }
+
+  commitPosition(): Promise<bigint> {
+    return (this.position ??= readCommitPosition(this.connection).catch(() => readCommitPosition(this.connection)));
+  }
+
+  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> {
+    return (this.connection as unknown as { query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> }).query(sql, params);
   }
 }

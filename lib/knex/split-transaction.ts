@@ -80,7 +80,7 @@ export class SplitTransaction extends (TransactionPG as unknown as new (
     const resolve = this._resolver;
     let effects: Promise<void> | undefined;
     this._resolver = (v: unknown) => {
-      effects = open.pipeline.afterCommit({ node, inTransaction: true, ...open.writes.facts() }, conn).then(() => resolve(v));
+      effects = Promise.resolve(open.pipeline.afterCommit({ node, inTransaction: true, ...open.writes.facts() }, conn)).then(() => resolve(v));
     };
     return super.commit(conn, value).then(async (res) => {
       if (effects !== undefined) await effects;

@@ -32,17 +32,3 @@ export async function readCommitPosition(connection: PooledConnection): Promise<
   if (!/^\d{1,20}$/.test(text)) throw new Error(`unexpected WAL position ${text}`);
   return BigInt(text);
 }
-
-/**
- * A reader that runs {@link readCommitPosition} once, however many effects ask (consistency
- * tracking and the cache's lag guard share one round trip per write), trying a failed read
- * once more: a failure is transient, the retry bounded.
- *
- * @example
- * const position = memoizedCommitPosition(connection);
- * await position(); await position(); // one round trip
- */
-export function memoizedCommitPosition(connection: PooledConnection): () => Promise<bigint> {
-  let pending: Promise<bigint> | undefined;
-  return () => (pending ??= readCommitPosition(connection).catch(() => readCommitPosition(connection)));
-}
