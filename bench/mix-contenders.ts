@@ -62,11 +62,17 @@ export function plainPrimary(cluster: Cluster, poolPerNode: number, serverSecond
   };
 }
 
-/** split-knex over the primary and every replica, with the same pool per node. */
-export function splitKnexContender(cluster: Cluster, poolPerNode: number, label: string, extra: Partial<SplitKnexConfig> = {}, serverSeconds = SERVER_SECONDS): MixContender {
+/**
+ * split-knex over the primary and every replica, with the same pool per node. With
+ * `perRequest`, every operation runs as one request of a web application would, in its own
+ * `db.runInContext()` scope; the read-your-writes probe writes in one request and reads in
+ * the next with the consistency token the first handed out (a cookie, after a redirect).
+ */
+export function splitKnexContender(cluster: Cluster, poolPerNode: number, label: string, extra: Partial<SplitKnexConfig> = {}, serverSeconds = SERVER_SECONDS, perRequest = false): MixContender {
+  const config = Object.keys(extra).length === 0 ? ', default config' : `, ${JSON.stringify(extra)}`;
   return {
     name: label,
-    setup: `splitKnex, ${cluster.replicas.length} replicas, pool ${poolPerNode} per node${Object.keys(extra).length === 0 ? ', default config' : `, ${JSON.stringify(extra)}`}`,
+    setup: `splitKnex, ${cluster.replicas.length} replicas, pool ${poolPerNode} per node${config}${perRequest ? '; each operation a request in its own runInContext() scope, the read-your-writes probe reading with the token its write handed out' : ''}`,
     async open() {
       const db: SplitKnex = splitKnex({
         client: 'pg',
@@ -75,8 +81,19 @@ export function splitKnexContender(cluster: Cluster, poolPerNode: number, label:
         pool: { min: 0, max: poolPerNode },
         ...extra,
       });
+      const base = ops(db, db, serverSeconds);
+      let token: string | undefined;
+      const scoped: Omit<MixClient, 'close'> = !perRequest ? base : {
+        read: (id) => db.runInContext(() => base.read(id)),
+        write: (id) => db.runInContext(() => base.write(id)),
+        rywWrite: (id, v) => db.runInContext(async () => {
+          await base.rywWrite(id, v);
+          token = db.consistencyToken();
+        }),
+        rywRead: (id) => db.runInContext(() => base.rywRead(id), { token }),
+      };
       return {
-        ...ops(db, db, serverSeconds),
+        ...scoped,
         ownStats() {
           const s = db.stats();
           return { perNode: Object.fromEntries(s.nodes.map((n) => [n.name, n.queries])), primaryReads: s.primaryReads, consistency: s['consistency'] };

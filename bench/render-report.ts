@@ -71,9 +71,13 @@ function headline(run: BenchRun): string[] {
     }
     const none = mix.results.find((r) => r.name === 'split-knex (sticky: none)');
     if (run.capped !== undefined && split !== undefined && none !== undefined && none.throughput > 0) {
-      const proxies = mix.results.filter((r) => r !== base && r !== split && r !== none);
+      const proxies = mix.results.filter((r) => r !== base && !r.name.startsWith('split-knex'));
       const ahead = proxies.every((p) => split.throughput > p.throughput);
       lines.push(`- Capped target (default ≥ ${WRITE_READ_TARGET}× of sticky none, ahead of every proxy, 0 stale): ${(split.throughput / none.throughput).toFixed(2)}× of sticky none, ${ahead ? 'ahead of' : 'not ahead of'} every proxy, ${split.ryw.stale} stale: **${split.throughput / none.throughput >= WRITE_READ_TARGET && ahead && split.ryw.stale === 0 ? 'met' : 'not met'}**.`);
+      for (const r of mix.results.filter((x) => x.name.startsWith('split-knex') && x !== split && x !== none)) {
+        const aheadR = proxies.every((p) => r.throughput > p.throughput);
+        lines.push(`- ${r.name}: ${(r.throughput / none.throughput).toFixed(2)}× of sticky none, ${aheadR ? 'ahead of' : 'not ahead of'} every proxy, ${r.ryw.stale} stale read-your-writes.`);
+      }
     }
   }
   if (run.cappedSkipped !== undefined) lines.push(`- Capped capacity not run: ${run.cappedSkipped} (the pg_sleep mix ran instead).`);

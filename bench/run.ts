@@ -40,6 +40,7 @@ const CAP = { fraction: 0.25, poolPerNode: 8 };
 const CAPPED = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1500 : 3000, warmupMs: 500, concurrency: 16, writeShare: 0.1, rows: 10_000 };
 const BASELINE = 'knex → primary';
 const SPLIT = 'split-knex (default config)';
+const SPLIT_PER_REQUEST = 'split-knex (default config, a scope per request)';
 
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       const contenders: MixContender[] = [
         plainPrimary(cluster, p, 0),
         splitKnexContender(cluster, p, SPLIT, {}, 0),
+        splitKnexContender(cluster, p, SPLIT_PER_REQUEST, {}, 0, true),
         splitKnexContender(cluster, p, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }, 0),
         ...(await proxyContenders(cluster, daemons, proxies, p, 0)),
       ];

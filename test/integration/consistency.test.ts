@@ -4,6 +4,7 @@ import { getTestCluster, type NodeInfo } from '../support/cluster';
 import { sleep } from '../support/cluster/poll';
 import { makeDb } from '../support/split-db';
 import { useLaggingReplica } from '../support/lagging-replica';
+import { until } from '../support/until';
 
 // Read-your-writes proven by the database itself: every read says which server answered
 // (inet_server_port(), pg_is_in_recovery()) and whether the row written just before exists.
@@ -281,6 +282,9 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       db.client.logger.warn = (m: unknown) => warnings.push(m);
       const t = await writeThenRead(db, 20);
       expect(t.stale).to.equal(0);
+      // The pairs may all finish before the shared position read is first tried (reads right
+      // after a write go to the primary without it): one more read that asks, until one failed.
+      await until(async () => (await readBack(db, 1), (db.stats().consistency as ConsistencyStats).lsnUnavailable), (e) => e !== null, 'a failed shared position read');
       const s = db.stats().consistency as ConsistencyStats;
       expect(s.effectiveMode).to.equal('lsn'); // a failure is transient: never a mode switch
       expect(s.lsnUnavailable).to.match(/^42501/);
