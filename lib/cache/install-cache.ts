@@ -112,6 +112,13 @@ export const cacheSubsystem: SubsystemFactory = (ctx) => {
     answer: (request) => cache.lookup(request),
     afterCommit: (write) => inv.onWrite(write),
     nodeError: (node) => void cache.failures.set(node, (cache.failures.get(node) ?? 0) + 1),
+    // Nodes that join or leave at run time (topology discovery) start from nothing.
+    nodesChanged: ({ added, removed }) => {
+      for (const node of [...added, ...removed]) {
+        replay.forget(node);
+        cache.failures.delete(node);
+      }
+    },
     background,
     stats: (): CacheStats => {
       const held = store.stats?.();

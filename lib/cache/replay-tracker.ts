@@ -9,6 +9,8 @@ const debug = createDebug('split-knex:cache');
 const REPLAY_SQL = `select (${REPLAYED_POSITION})::text as lsn`;
 
 interface NodeReplay {
+  /** The node's role when this bound was learnt: a bound from before a failover means nothing after it. */
+  role: Node['role'];
   lsn: bigint;
   polledAt: number;
   polling: boolean;
@@ -46,9 +48,15 @@ export class ReplayTracker {
     return false;
   }
 
-  /** The replay position last seen for `node` (0 when never polled). */
+  /** The replay position last seen for `node` in its current role (0 when never polled). */
   replayed(node: Node): bigint {
-    return this.nodes.get(node)?.lsn ?? 0n;
+    const state = this.nodes.get(node);
+    return state === undefined || state.role !== node.role ? 0n : state.lsn;
+  }
+
+  /** Forgets what is known of a node that left (or joined again) at run time. */
+  forget(node: Node): void {
+    this.nodes.delete(node);
   }
 
   start(): void {
@@ -59,9 +67,14 @@ export class ReplayTracker {
     this.stopped = true;
   }
 
+  // A node whose role changed (a failover: the old primary, rewound, back as a standby) starts
+  // from nothing: its old bound may be past what it now has. A poll in flight from before
+  // writes into the replaced state, never into this one.
   private stateOf(node: Node): NodeReplay {
     let state = this.nodes.get(node);
-    if (state === undefined) this.nodes.set(node, (state = { lsn: 0n, polledAt: -Infinity, polling: false }));
+    if (state === undefined || state.role !== node.role) {
+      this.nodes.set(node, (state = { role: node.role, lsn: 0n, polledAt: -Infinity, polling: false }));
+    }
     return state;
   }
 
