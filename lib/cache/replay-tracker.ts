@@ -9,8 +9,9 @@ const debug = createDebug('split-knex:cache');
 const REPLAY_SQL = `select (${REPLAYED_POSITION})::text as lsn`;
 
 interface NodeReplay {
-  /** The node's role when this bound was learnt: a bound from before a failover means nothing after it. */
+  /** The node's role and the writer when this bound was learnt: a bound from before a failover means nothing after it. */
   role: Node['role'];
+  writer: Node | undefined;
   lsn: bigint;
   polledAt: number;
   polling: boolean;
@@ -37,6 +38,8 @@ export class ReplayTracker {
     private readonly link: (node: Node) => Queryable,
     private readonly minIntervalMs = 5,
     private readonly now: () => number = () => performance.now(),
+    /** The node writes go to now: a new one (a failover) voids every bound. */
+    private readonly writer: () => Node | undefined = () => undefined,
   ) {}
 
   /** True when `node` is known to have replayed `lsn`; otherwise starts a poll and answers false. */
@@ -51,7 +54,7 @@ export class ReplayTracker {
   /** The replay position last seen for `node` in its current role (0 when never polled). */
   replayed(node: Node): bigint {
     const state = this.nodes.get(node);
-    return state === undefined || state.role !== node.role ? 0n : state.lsn;
+    return state === undefined || state.role !== node.role || state.writer !== this.writer() ? 0n : state.lsn;
   }
 
   /** Forgets what is known of a node that left (or joined again) at run time. */
@@ -67,13 +70,15 @@ export class ReplayTracker {
     this.stopped = true;
   }
 
-  // A node whose role changed (a failover: the old primary, rewound, back as a standby) starts
-  // from nothing: its old bound may be past what it now has. A poll in flight from before
-  // writes into the replaced state, never into this one.
+  // After a failover (a node's role changed, or the writer did) a node starts from nothing:
+  // the old primary comes back rewound, a replica ahead of the promoted one rewinds, and
+  // positions past the fork reuse the numbers. A poll in flight from before writes into
+  // the replaced state, never into this one.
   private stateOf(node: Node): NodeReplay {
     let state = this.nodes.get(node);
-    if (state === undefined || state.role !== node.role) {
-      this.nodes.set(node, (state = { role: node.role, lsn: 0n, polledAt: -Infinity, polling: false }));
+    const writer = this.writer();
+    if (state === undefined || state.role !== node.role || state.writer !== writer) {
+      this.nodes.set(node, (state = { role: node.role, writer, lsn: 0n, polledAt: -Infinity, polling: false }));
     }
     return state;
   }

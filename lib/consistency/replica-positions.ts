@@ -79,6 +79,9 @@ export class ReplicaPositions implements Lifecycle {
   private wanted = false;
   private round: Promise<void> | undefined;
   private readonly replicas: Node[];
+  /** The writer the readings were taken under; a new one (a failover) voids them all. */
+  private writer: Node | undefined;
+  private epoch = 0;
 
   constructor(
     /** The node writes go to now (it changes after a failover with role discovery). */
@@ -145,6 +148,7 @@ export class ReplicaPositions implements Lifecycle {
    * reads, and a connection attempt to a hung node would only wait.
    */
   async pollAll(): Promise<void> {
+    this.sameWriter();
     if (this.primary().state !== 'down') await this.pollPrimary();
     await Promise.all(this.replicas.map((r) => {
       if (r.state !== 'down') return this.refresh(r);
@@ -155,9 +159,10 @@ export class ReplicaPositions implements Lifecycle {
   }
 
   private async pollPrimary(): Promise<void> {
+    const epoch = this.epoch;
     try {
       const lsn = await bounded(this.probes.primary(this.primary(), this.options.pollTimeoutMs), this.options.pollTimeoutMs, 'primary position');
-      if (lsn === undefined) return;
+      if (lsn === undefined || epoch !== this.epoch) return;
       const at = this.options.clock.now();
       this.primaryLsn = lsn;
       this.primaryAt = at;
@@ -176,9 +181,31 @@ export class ReplicaPositions implements Lifecycle {
     return this.seqCounter;
   }
 
-  /** The replica's last known replay position, if any. */
+  /** The replica's last known replay position under the current writer, if any. */
   replayed(node: Node): bigint | undefined {
+    this.sameWriter();
     return this.positions.get(node)?.reading?.replayLsn;
+  }
+
+  /**
+   * After a failover every reading is void: a replica that was ahead of the promoted one
+   * rewinds, and positions on the new timeline reuse the numbers past the fork, so an old
+   * reading could claim a commit the replica does not have. Probes in flight are discarded.
+   */
+  private sameWriter(): void {
+    const writer = this.primary();
+    if (writer === this.writer) return;
+    if (this.writer !== undefined) {
+      this.epoch++;
+      for (const p of this.positions.values()) {
+        p.reading = undefined;
+        p.prev = undefined;
+      }
+      this.primaryLsn = undefined;
+      this.history.length = 0;
+      debugLag('writer changed to %s: replica positions read again', writer.name);
+    }
+    this.writer = writer;
   }
 
   /**
@@ -189,6 +216,7 @@ export class ReplicaPositions implements Lifecycle {
    * nothing since (an idle primary) is predicted to follow at once.
    */
   predictReplayAt(node: Node, need: bigint): number | undefined {
+    this.sameWriter();
     const p = this.positions.get(node);
     const replay = p?.reading?.replayLsn;
     if (p === undefined || replay === undefined) return undefined;
@@ -228,13 +256,15 @@ export class ReplicaPositions implements Lifecycle {
     if (p === undefined) return Promise.resolve();
     if (p.inFlight !== undefined && p.inFlight.seq > mark) return p.inFlight.promise;
     if (p.unsettled >= MAX_UNSETTLED) return Promise.resolve();
+    this.sameWriter();
+    const epoch = this.epoch;
     const seq = ++this.seqCounter;
     p.unsettled++;
     const probe = this.probes.replica(node, this.options.pollTimeoutMs);
     void probe.then(() => p.unsettled--, () => p.unsettled--);
     const promise = bounded(probe, this.options.pollTimeoutMs, `${node.name} position`).then(
       (reading) => {
-        if (seq < p.acceptedSeq) return;
+        if (seq < p.acceptedSeq || epoch !== this.epoch) return;
         p.acceptedSeq = seq;
         const now = this.options.clock.now();
         const before = p.reading?.replayLsn;
@@ -246,7 +276,7 @@ export class ReplicaPositions implements Lifecycle {
         p.lastError = undefined;
       },
       (err: unknown) => {
-        if (seq < p.acceptedSeq) return;
+        if (seq < p.acceptedSeq || epoch !== this.epoch) return;
         // An unanswered or failed node proves nothing: forget its position.
         p.acceptedSeq = seq;
         p.reading = undefined;
@@ -268,6 +298,7 @@ export class ReplicaPositions implements Lifecycle {
    * primary was last seen at or below the replica's position.
    */
   lag(node: Node): ReplicaLag {
+    this.sameWriter();
     const p = this.positions.get(node);
     const replay = p?.reading?.replayLsn;
     if (p === undefined || replay === undefined) return { bytes: undefined, ms: undefined };

@@ -40,6 +40,21 @@ describe('cache ReplayTracker', () => {
     expect(tracker.replayed(node)).to.equal(400n);
   });
 
+  it('a new writer voids every bound (a replica ahead of the promoted one rewinds)', async () => {
+    const l = link();
+    let writer = new Node('p1', 'primary', 1, client);
+    const tracker = new ReplayTracker(l.of as never, 0, undefined, () => writer);
+    const node = new Node('r1', 'replica', 1, client);
+    tracker.hasReplayed(node, 10n);
+    await l.answer('800');
+    expect(tracker.hasReplayed(node, 700n)).to.equal(true);
+    writer = new Node('p2', 'primary', 1, client);
+    expect(tracker.replayed(node)).to.equal(0n);
+    expect(tracker.hasReplayed(node, 700n)).to.equal(false);
+    await l.answer('650');
+    expect(tracker.replayed(node)).to.equal(650n);
+  });
+
   it('forgets a node that left', async () => {
     const l = link();
     const tracker = new ReplayTracker(l.of as never, 0);

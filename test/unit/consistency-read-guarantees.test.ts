@@ -152,7 +152,8 @@ describe('consistency: sticky.maxWaitMs waits only when a replica is predicted t
     const calls = t.probes.calls;
     await t.scopes.run(async () => {
       t.commit();
-      expect(await verdict(t.sticky, read(), [r1])).to.equal('causal: no replica has replayed 0/9000 (no replica is predicted to replay it within 1000 ms)');
+      // The budget left after the position read is a figure, never asserted.
+      expect(await verdict(t.sticky, read(), [r1])).to.match(/^causal: no replica has replayed 0\/9000 \(no replica is predicted to replay it within \d+ ms\)$/);
     });
     expect(t.counters.causalWaits).to.equal(0);
     expect(t.probes.calls).to.equal(calls);
