@@ -3,7 +3,7 @@ import type { NormalizedClock } from '../clock';
 import type { Node } from '../route/node';
 import type { NodeSet } from '../route/node-set';
 import type { BackgroundTask } from '../subsystem';
-import type { TopologyMember, TopologySource } from './topology-source';
+import type { PlannedStop, TopologyMember, TopologySource } from './topology-source';
 
 const debug = createDebug('split-knex:health');
 
@@ -32,6 +32,8 @@ export interface TopologyStats {
   members: Array<{ name: string; address: string; role: string; state: string }>;
   added: number;
   removed: number;
+  /** Stops the source announced in its last answer (a scheduled switchover), by node. */
+  plannedStops: Array<{ node: string; at: string | null; reason: string }>;
 }
 
 /** What {@link TopologyFollower} needs from the instance. */
@@ -49,6 +51,11 @@ export interface TopologyFollowerOptions {
   /** The node writes go to now: never removed. */
   writer(): Node;
   emit(event: string, payload: unknown): void;
+  /**
+   * Told after each read of the source which nodes it announced a stop for (empty when none,
+   * or when the read failed: a plan that can no longer be checked is dropped).
+   */
+  plannedStops?(stops: ReadonlyMap<Node, PlannedStop>): void;
 }
 
 /**
@@ -56,7 +63,8 @@ export interface TopologyFollowerOptions {
  * start), adds a node for each serving member it does not know (the health probe then
  * decides its role and state), and drains nodes the source stopped reporting (no new
  * statement; the pool is closed once its statements finished). A source that fails changes
- * nothing. The configured primary and the current writer are never removed.
+ * nothing. The configured primary and the current writer are never removed. Stops the
+ * source announces (a scheduled switchover) are passed on by node.
  *
  * @example
  * const follower = new TopologyFollower({ source, nodes, intervalMs: 1000, clock, addressOf, createNode, retire, writer, emit });
@@ -71,6 +79,7 @@ export class TopologyFollower implements BackgroundTask {
   private readonly counters = { reads: 0, failures: 0, added: 0, removed: 0 };
   private lastError: string | undefined;
   private lastMembers: TopologyMember[] = [];
+  private lastStops: ReadonlyMap<Node, PlannedStop> = new Map();
 
   constructor(private readonly options: TopologyFollowerOptions) {}
 
@@ -95,14 +104,18 @@ export class TopologyFollower implements BackgroundTask {
   /** Reads the source once and applies what it says. */
   async sync(): Promise<void> {
     let members: TopologyMember[];
+    let stops: PlannedStop[];
     try {
-      members = (await this.options.source.read()).members;
+      const topology = await this.options.source.read();
+      members = topology.members;
+      stops = topology.plannedStops ?? [];
       this.counters.reads++;
       this.lastError = undefined;
     } catch (err) {
       this.counters.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
       debug('%s topology read failed: %s', this.options.source.kind, this.lastError);
+      this.announceStops([], []);
       return;
     }
     if (!this.running) return;
@@ -128,6 +141,7 @@ export class TopologyFollower implements BackgroundTask {
       if (listed.has(address) || node === this.options.nodes.primary || node === this.options.writer()) continue;
       this.drain(node, address);
     }
+    this.announceStops(stops, members);
   }
 
   /** `stats().topology`. */
@@ -138,7 +152,30 @@ export class TopologyFollower implements BackgroundTask {
       ...this.counters,
       lastError: this.lastError ?? null,
       members: this.lastMembers.map((m) => ({ name: m.name, address: addressOfMember(m), role: m.role, state: m.state })),
+      plannedStops: [...this.lastStops].map(([node, stop]) => ({
+        node: node.name, at: stop.at === undefined ? null : new Date(stop.at).toISOString(), reason: stop.reason,
+      })),
     };
+  }
+
+  // Maps each announced stop to the node at the member's address and tells the instance.
+  private announceStops(stops: readonly PlannedStop[], members: readonly TopologyMember[]): void {
+    const byNode = new Map<Node, PlannedStop>();
+    for (const stop of stops) {
+      const member = members.find((m) => m.name === stop.member);
+      const node = member === undefined ? undefined : this.nodeAt(addressOfMember(member));
+      if (node !== undefined) byNode.set(node, stop);
+    }
+    if (byNode.size === 0 && this.lastStops.size === 0) return;
+    this.lastStops = byNode;
+    this.options.plannedStops?.(byNode);
+  }
+
+  private nodeAt(address: string): Node | undefined {
+    for (const node of this.options.nodes.all) {
+      if ((this.addresses.get(node) ?? this.options.addressOf(node)) === address) return node;
+    }
+    return undefined;
   }
 
   private drain(node: Node, address: string): void {
