@@ -9,6 +9,14 @@ const debug = createDebug('split-knex:health');
 
 /** Member states that mean "a server that answers": Patroni's and pg_stat_replication's words. */
 const SERVING = new Set(['running', 'streaming']);
+/**
+ * Member states on the way to serving: Patroni's while a member clones or starts, and
+ * pg_stat_replication's before a standby streams. While one is listed, the source is read
+ * {@link FAST_FACTOR} times as often, so the member joins soon after it serves.
+ */
+const JOINING = new Set(['creating replica', 'starting', 'restarting', 'startup', 'catchup']);
+const FAST_FACTOR = 5;
+const FAST_MIN_MS = 50;
 /** How long a removed node's statements may run before its pool is closed anyway. */
 const DRAIN_BOUND_MS = 30_000;
 
@@ -60,11 +68,12 @@ export interface TopologyFollowerOptions {
 
 /**
  * Follows the cluster's shape: reads the topology source every `intervalMs` (and at
- * start), adds a node for each serving member it does not know (the health probe then
- * decides its role and state), and drains nodes the source stopped reporting (no new
- * statement; the pool is closed once its statements finished). A source that fails changes
- * nothing. The configured primary and the current writer are never removed. Stops the
- * source announces (a scheduled switchover) are passed on by node.
+ * start; five times as often while a member is listed as starting or cloning), adds a node
+ * for each serving member it does not know (the health probe then decides its role and
+ * state), and drains nodes the source stopped reporting (no new statement; the pool is
+ * closed once its statements finished). A source that fails changes nothing. The
+ * configured primary and the current writer are never removed. Stops the source announces
+ * (a scheduled switchover) are passed on by node.
  *
  * @example
  * const follower = new TopologyFollower({ source, nodes, intervalMs: 1000, clock, addressOf, createNode, retire, writer, emit });
@@ -80,6 +89,7 @@ export class TopologyFollower implements BackgroundTask {
   private lastError: string | undefined;
   private lastMembers: TopologyMember[] = [];
   private lastStops: ReadonlyMap<Node, PlannedStop> = new Map();
+  private joining = false;
 
   constructor(private readonly options: TopologyFollowerOptions) {}
 
@@ -120,6 +130,7 @@ export class TopologyFollower implements BackgroundTask {
     }
     if (!this.running) return;
     this.lastMembers = members;
+    this.joining = members.some((m) => JOINING.has(m.state));
     const known = new Map<string, Node>();
     for (const node of this.options.nodes.all) {
       const address = this.addresses.get(node) ?? this.options.addressOf(node);
@@ -207,10 +218,11 @@ export class TopologyFollower implements BackgroundTask {
   private async tick(): Promise<void> {
     await this.sync();
     if (!this.running) return;
+    const interval = this.options.intervalMs;
     this.timer = this.options.clock.setTimeout(() => {
       this.timer = undefined;
       if (this.running) void this.tick();
-    }, this.options.intervalMs);
+    }, this.joining ? Math.max(FAST_MIN_MS, Math.min(interval, Math.round(interval / FAST_FACTOR))) : interval);
   }
 }
 

@@ -56,4 +56,20 @@ describe('topology: TopologyFollower', () => {
     expect(announced.slice(2)).to.deep.equal([[['n1', stop]], []]);
     await follower.stop();
   });
+
+  it('reads the source five times as often while a member is starting or cloning, then at the configured period again', async () => {
+    const serving = [member('n1', 5432, 'primary'), member('n2', 5433, 'replica')];
+    const { follower, nodes, delays, next } = setup([
+      { members: [...serving, member('n3', 5434, 'replica', 'creating replica')] },
+      { members: [...serving, member('n3', 5434, 'replica', 'starting')] },
+      { members: [...serving, member('n3', 5434, 'replica')] },
+    ]);
+    follower.start();
+    await follower.ready();
+    await next();
+    await next();
+    expect(delays).to.deep.equal([200, 200, 1000]);
+    expect(nodes.byName('n3')).to.not.equal(undefined);
+    await follower.stop();
+  });
 });
