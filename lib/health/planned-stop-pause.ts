@@ -8,7 +8,7 @@ const debug = createDebug('split-knex:health');
 
 /**
  * How long before a planned stop's time writes start to wait, in ms. Writes sent before it
- * have this long, plus the time Patroni takes to check the candidate and CHECKPOINT (80 ms
+ * have this long, plus the time Patroni takes to check the candidate and CHECKPOINT (70 ms
  * or more measured), to finish before the fast shutdown ends them; it also absorbs that
  * much clock skew between this host and Patroni's.
  */

@@ -148,9 +148,10 @@ export function topologyFromPatroniCluster(body: unknown): Topology {
 // moment it is accepted. The leader's loop sleeps until `at`, checks the candidate, demotes:
 // CHECKPOINT, then a fast shutdown that ends every statement still running (ha.py
 // should_run_scheduled_action, demote('graceful'); postgresql _do_stop). Measured on
-// loopback: the shutdown came 80–160 ms after `at`. An immediate switchover is never listed
-// (only a failover key with `scheduled_at` is): nothing in /cluster precedes its shutdown by
-// more than the 15–35 ms in which the leader's member key shows no timeline.
+// loopback: the shutdown came 70–160 ms after `at`. An immediate switchover is never listed
+// (only a failover key with `scheduled_at` is); its first sign, the leader's member key
+// rewritten without a timeline while the demote runs, came between 28 ms before and 16 ms
+// after the shutdown: too late to act on.
 function scheduledStopOf(value: unknown, members: readonly TopologyMember[]): PlannedStop | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const s = value as Record<string, unknown>;
