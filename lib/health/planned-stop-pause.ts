@@ -16,7 +16,10 @@ export const PLANNED_STOP_LEAD_MS = 200;
 
 /** `stats().health.hold.plannedStop`: what the pause for planned stops did. */
 export interface PlannedStopStats {
-  /** The stop of the writer being waited for now, if any. */
+  /**
+   * The stop the topology source announces now, if any (writes pause for it only while it
+   * is the writer's and its time, less the lead, has come).
+   */
   pending: { node: string; at: string | null; reason: string } | null;
   /** Planned stops of the writer that paused writes (held statements: `hold.held`). */
   pauses: number;
