@@ -10,6 +10,7 @@ import { addressOfConnection, connectionForMember } from './topology/member-conn
 import { NodeLinks } from './topology/node-links';
 import { TopologyFollower } from './topology/topology-follower';
 import { topologySourceOf } from './topology/topology-source-of';
+import type { PlannedStop } from './topology/topology-source';
 import { boundInstance } from './knex/bound-instance';
 import { ClientPG, makeKnex, Migrator, Seeder } from './knex/knex-internals';
 import { SplitClient, PIPELINE } from './knex/split-client';
@@ -134,7 +135,8 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
   // With role discovery the configured primary may come back as a standby and serve reads:
   // per-reader state (replay positions) must cover it too. Its probes exist already.
   if (n.health.discoverRoles) for (const w of watchers) w({ added: [primary], removed: [] });
-  const follower = followTopology(n, connections, nodeSet, links, router, ctx);
+  const stopWatchers = subsystems.flatMap((s) => (s.plannedStops === undefined ? [] : [s.plannedStops]));
+  const follower = followTopology(n, connections, nodeSet, links, router, ctx, (stops) => { for (const w of stopWatchers) w(stops); });
   const lifecycle = new InstanceLifecycle([
     ...subsystems.flatMap((s) => (s.background === undefined ? [] : [s.background])),
     ...(follower === undefined ? [] : [follower]),
@@ -167,6 +169,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
 // link) for each new member and drains the ones that left.
 function followTopology(
   n: NormalizedConfig, connections: NodeConnections, nodeSet: NodeSet, links: NodeLinks, router: Router, ctx: SubsystemContext,
+  plannedStops: (stops: ReadonlyMap<Node, PlannedStop>) => void,
 ): TopologyFollower | undefined {
   const discover = n.discover;
   if (discover === undefined) return undefined;
@@ -197,6 +200,7 @@ function followTopology(
     },
     writer: () => router.currentWriter,
     emit: (event, payload) => ctx.emit(event, payload),
+    plannedStops,
   });
 }
 

@@ -9,6 +9,7 @@ import type { RequestScope } from './route/request-scope';
 import type { ReadPolicy, RouteDecision, Router } from './route/router';
 import type { Statement } from './route/statement';
 import type { SqlClassification, SqlClassifier } from './classify';
+import type { PlannedStop } from './topology/topology-source';
 
 /**
  * A write that committed on the primary, as the after-commit effects see it. Handed to
@@ -166,6 +167,11 @@ export interface Subsystem {
    * keeps per-node state (probes, positions) creates or drops it here. Must not throw.
    */
   readonly nodesChanged?: (change: NodeChange) => void;
+  /**
+   * Told after each read of the topology source (`discover`) which nodes it announced a stop
+   * for, e.g. a Patroni switchover scheduled for later (empty when none). Must not throw.
+   */
+  readonly plannedStops?: (stops: ReadonlyMap<Node, PlannedStop>) => void;
   /** This subsystem's section of `db.stats()`. */
   readonly stats?: () => unknown;
   /** Public methods added to the instance (names must not shadow knex's). */

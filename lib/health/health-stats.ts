@@ -4,6 +4,7 @@ import type { RetryCounters } from './failover-retry';
 import type { FailoverEvent } from './health-events';
 import type { HealthMonitor } from './health-monitor';
 import type { PrimaryHosts } from './primary-hosts';
+import type { PlannedStopPause, PlannedStopStats } from './planned-stop-pause';
 import type { HoldStats, WriterHold } from './writer-hold';
 
 /** One node in `stats().health.nodes`. No connection strings, no passwords. */
@@ -56,7 +57,7 @@ export interface HealthStats {
   /** Reads that lost the writer (read-your-writes sent them there) and ran again elsewhere. */
   writerReadRetries: number;
   /** `failover.holdWritesMs` and what the hold did. */
-  hold: HoldStats & { holdWritesMs: number };
+  hold: HoldStats & { holdWritesMs: number; plannedStop: PlannedStopStats };
   failovers: number;
   lastFailover: (FailoverEvent & { at: string }) | undefined;
   nodes: Record<string, NodeHealthStats>;
@@ -73,6 +74,7 @@ const iso = (t: number | undefined): string | undefined => (t === undefined ? un
 export function healthStats(input: {
   monitor: HealthMonitor; router: Router; counters: RetryCounters; hosts: PrimaryHosts | undefined; enabled: boolean; discoverRoles: boolean;
   hold?: WriterHold;
+  pause?: PlannedStopPause;
 }): HealthStats {
   const { monitor, router, counters } = input;
   const nodes: Record<string, NodeHealthStats> = {};
@@ -108,7 +110,11 @@ export function healthStats(input: {
     primaryDownErrors: counters.primaryDown,
     writeUnknownErrors: counters.writeUnknown ?? 0,
     writerReadRetries: counters.writerReadRetries ?? 0,
-    hold: { holdWritesMs: input.hold?.holdMs ?? 0, ...(input.hold?.stats ?? { held: 0, released: 0, timedOut: 0, waitedMs: 0 }) },
+    hold: {
+      holdWritesMs: input.hold?.holdMs ?? 0,
+      ...(input.hold?.stats ?? { held: 0, released: 0, timedOut: 0, waitedMs: 0 }),
+      plannedStop: input.pause?.stats() ?? { pending: null, pauses: 0 },
+    },
     failovers: monitor.failoverCount,
     lastFailover: last === undefined ? undefined : { ...last, at: new Date(last.at).toISOString() },
     nodes,

@@ -9,6 +9,7 @@ import { HealthMonitor } from './health-monitor';
 import { healthStats } from './health-stats';
 import { LinkProbe } from './link-probe';
 import { nodeConnectionsOf } from './node-connections';
+import { PlannedStopPause } from './planned-stop-pause';
 import { WriterHold } from './writer-hold';
 import './health-events';
 
@@ -47,9 +48,14 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
   if (hosts !== undefined) hosts.onSwitch = (from, to, reason) => monitor.hostSwitched(ctx.primary, from, to, reason);
   const failover = ctx.config.failover;
   // The hold needs the probe: without it nothing would ever find the new writer.
-  const hold = new WriterHold(health.enabled ? failover.holdWritesMs : 0, ctx.clock, {
+  const holdMs = health.enabled ? failover.holdWritesMs : 0;
+  // A planned stop of the writer (a switchover scheduled for later) refuses it ahead of
+  // time, and the hold keeps new statements until the next writer is known.
+  const pause = new PlannedStopPause(holdMs, ctx.clock);
+  const refusalOf = (writer: Node) => monitor.writerRefusal(writer) ?? pause.refusal(writer);
+  const hold = new WriterHold(holdMs, ctx.clock, {
     writer: () => router.currentWriter,
-    refusal: (writer) => monitor.writerRefusal(writer),
+    refusal: refusalOf,
     hurry: (delayMs) => monitor.hurry(delayMs),
     nextChange: () => monitor.nextChange(),
   });
@@ -68,9 +74,9 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
     readPolicies: health.enabled ? [avoidSuspectReplicas] : [],
     writerGuard: health.enabled
       ? (writer) => {
-        const refusal = monitor.writerRefusal(writer);
-        if (refusal !== undefined) counters.primaryDown++;
-        return refusal;
+        const down = monitor.writerRefusal(writer);
+        if (down !== undefined) counters.primaryDown++;
+        return down ?? pause.refusal(writer);
       }
       : undefined,
     retry: failoverRetry({
@@ -85,6 +91,7 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
       for (const node of added) monitor.addNode(node, new LinkProbe(ctx.links.of(node), health.timeoutMs));
       for (const node of removed) monitor.removeNode(node);
     },
+    plannedStops: (stops) => pause.update(stops),
     nodeError: (node, err, phase) => {
       // A host of a multi-host primary refused a new connection: look for the primary again.
       if (hosts !== undefined && node === ctx.primary && phase === 'acquire' && isNodeFailure(err)) hosts.invalidate();
@@ -92,6 +99,6 @@ export const healthSubsystem: SubsystemFactory = (ctx) => {
     },
     // No probe with `health: false`; a multi-host primary still keeps connections to find its host.
     background: health.enabled ? monitor : { start() {}, stop: () => hosts?.close() },
-    stats: () => healthStats({ monitor, router, counters, hosts, hold, enabled: health.enabled, discoverRoles: health.discoverRoles }),
+    stats: () => healthStats({ monitor, router, counters, hosts, hold, pause, enabled: health.enabled, discoverRoles: health.discoverRoles }),
   };
 };

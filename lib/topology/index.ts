@@ -6,7 +6,7 @@
  * @example
  * import { PatroniTopology } from './topology';
  */
-export type { Topology, TopologyMember, TopologyRole, TopologySource } from './topology-source';
+export type { PlannedStop, Topology, TopologyMember, TopologyRole, TopologySource } from './topology-source';
 export { TopologyError } from './topology-error';
 export { checkTopology } from './check-topology';
 export { PatroniTopology, topologyFromPatroniCluster } from './patroni-topology';

@@ -3,12 +3,20 @@ import type { NormalizedClock } from '../clock';
 import type { Node } from '../route/node';
 import type { NodeSet } from '../route/node-set';
 import type { BackgroundTask } from '../subsystem';
-import type { TopologyMember, TopologySource } from './topology-source';
+import type { PlannedStop, TopologyMember, TopologySource } from './topology-source';
 
 const debug = createDebug('split-knex:health');
 
 /** Member states that mean "a server that answers": Patroni's and pg_stat_replication's words. */
 const SERVING = new Set(['running', 'streaming']);
+/**
+ * Member states on the way to serving: Patroni's while a member clones or starts, and
+ * pg_stat_replication's before a standby streams. While one is listed, the source is read
+ * {@link FAST_FACTOR} times as often, so the member joins soon after it serves.
+ */
+const JOINING = new Set(['creating replica', 'starting', 'restarting', 'startup', 'catchup']);
+const FAST_FACTOR = 5;
+const FAST_MIN_MS = 50;
 /** How long a removed node's statements may run before its pool is closed anyway. */
 const DRAIN_BOUND_MS = 30_000;
 
@@ -32,6 +40,8 @@ export interface TopologyStats {
   members: Array<{ name: string; address: string; role: string; state: string }>;
   added: number;
   removed: number;
+  /** Stops the source announced in its last answer (a scheduled switchover), by node. */
+  plannedStops: Array<{ node: string; at: string | null; reason: string }>;
 }
 
 /** What {@link TopologyFollower} needs from the instance. */
@@ -49,14 +59,21 @@ export interface TopologyFollowerOptions {
   /** The node writes go to now: never removed. */
   writer(): Node;
   emit(event: string, payload: unknown): void;
+  /**
+   * Told after each read of the source which nodes it announced a stop for (empty when none,
+   * or when the read failed: a plan that can no longer be checked is dropped).
+   */
+  plannedStops?(stops: ReadonlyMap<Node, PlannedStop>): void;
 }
 
 /**
  * Follows the cluster's shape: reads the topology source every `intervalMs` (and at
- * start), adds a node for each serving member it does not know (the health probe then
- * decides its role and state), and drains nodes the source stopped reporting (no new
- * statement; the pool is closed once its statements finished). A source that fails changes
- * nothing. The configured primary and the current writer are never removed.
+ * start; five times as often while a member is listed as starting or cloning), adds a node
+ * for each serving member it does not know (the health probe then decides its role and
+ * state), and drains nodes the source stopped reporting (no new statement; the pool is
+ * closed once its statements finished). A source that fails changes nothing. The
+ * configured primary and the current writer are never removed. Stops the source announces
+ * (a scheduled switchover) are passed on by node.
  *
  * @example
  * const follower = new TopologyFollower({ source, nodes, intervalMs: 1000, clock, addressOf, createNode, retire, writer, emit });
@@ -71,6 +88,8 @@ export class TopologyFollower implements BackgroundTask {
   private readonly counters = { reads: 0, failures: 0, added: 0, removed: 0 };
   private lastError: string | undefined;
   private lastMembers: TopologyMember[] = [];
+  private lastStops: ReadonlyMap<Node, PlannedStop> = new Map();
+  private joining = false;
 
   constructor(private readonly options: TopologyFollowerOptions) {}
 
@@ -95,18 +114,23 @@ export class TopologyFollower implements BackgroundTask {
   /** Reads the source once and applies what it says. */
   async sync(): Promise<void> {
     let members: TopologyMember[];
+    let stops: PlannedStop[];
     try {
-      members = (await this.options.source.read()).members;
+      const topology = await this.options.source.read();
+      members = topology.members;
+      stops = topology.plannedStops ?? [];
       this.counters.reads++;
       this.lastError = undefined;
     } catch (err) {
       this.counters.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
       debug('%s topology read failed: %s', this.options.source.kind, this.lastError);
+      this.announceStops([], []);
       return;
     }
     if (!this.running) return;
     this.lastMembers = members;
+    this.joining = members.some((m) => JOINING.has(m.state));
     const known = new Map<string, Node>();
     for (const node of this.options.nodes.all) {
       const address = this.addresses.get(node) ?? this.options.addressOf(node);
@@ -128,6 +152,7 @@ export class TopologyFollower implements BackgroundTask {
       if (listed.has(address) || node === this.options.nodes.primary || node === this.options.writer()) continue;
       this.drain(node, address);
     }
+    this.announceStops(stops, members);
   }
 
   /** `stats().topology`. */
@@ -138,7 +163,30 @@ export class TopologyFollower implements BackgroundTask {
       ...this.counters,
       lastError: this.lastError ?? null,
       members: this.lastMembers.map((m) => ({ name: m.name, address: addressOfMember(m), role: m.role, state: m.state })),
+      plannedStops: [...this.lastStops].map(([node, stop]) => ({
+        node: node.name, at: stop.at === undefined ? null : new Date(stop.at).toISOString(), reason: stop.reason,
+      })),
     };
+  }
+
+  // Maps each announced stop to the node at the member's address and tells the instance.
+  private announceStops(stops: readonly PlannedStop[], members: readonly TopologyMember[]): void {
+    const byNode = new Map<Node, PlannedStop>();
+    for (const stop of stops) {
+      const member = members.find((m) => m.name === stop.member);
+      const node = member === undefined ? undefined : this.nodeAt(addressOfMember(member));
+      if (node !== undefined) byNode.set(node, stop);
+    }
+    if (byNode.size === 0 && this.lastStops.size === 0) return;
+    this.lastStops = byNode;
+    this.options.plannedStops?.(byNode);
+  }
+
+  private nodeAt(address: string): Node | undefined {
+    for (const node of this.options.nodes.all) {
+      if ((this.addresses.get(node) ?? this.options.addressOf(node)) === address) return node;
+    }
+    return undefined;
   }
 
   private drain(node: Node, address: string): void {
@@ -170,10 +218,11 @@ export class TopologyFollower implements BackgroundTask {
   private async tick(): Promise<void> {
     await this.sync();
     if (!this.running) return;
+    const interval = this.options.intervalMs;
     this.timer = this.options.clock.setTimeout(() => {
       this.timer = undefined;
       if (this.running) void this.tick();
-    }, this.options.intervalMs);
+    }, this.joining ? Math.max(FAST_MIN_MS, Math.min(interval, Math.round(interval / FAST_FACTOR))) : interval);
   }
 }
 

@@ -41,6 +41,29 @@ export interface TopologyMember {
  */
 export interface Topology {
   members: TopologyMember[];
+  /**
+   * Stops of a member's PostgreSQL that the source announces before they happen (a
+   * scheduled switchover, a demote under way). Only Patroni reports them.
+   */
+  plannedStops?: PlannedStop[];
+}
+
+/**
+ * A stop of one member's PostgreSQL, announced by the source before it happens. Patroni
+ * reports a scheduled switchover (`scheduled_switchover` in `GET /cluster`) seconds ahead,
+ * and a demote or restart under way on the leader (listed `running` without a timeline, or
+ * `stopping`) only tens of milliseconds ahead.
+ *
+ * @example
+ * const stop: PlannedStop = { member: 'n1', at: Date.parse('2026-05-01T03:00:00Z'), reason: 'switchover to n2 scheduled' };
+ */
+export interface PlannedStop {
+  /** The member whose PostgreSQL stops (for a switchover: the leader). */
+  member: string;
+  /** The earliest time it stops, epoch ms on the wall clock; absent: it may stop now. */
+  at?: number;
+  /** What the source said, for stats and logs. */
+  reason: string;
 }
 
 /**

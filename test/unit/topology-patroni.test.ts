@@ -66,6 +66,19 @@ describe('topology: Patroni /cluster mapping', () => {
     ]);
   });
 
+  it('reports a switchover scheduled for later as a planned stop of its leader at its time; none without one', () => {
+    // Recorded 60 ms after POST /switchover with scheduled_at (3 s ahead) was accepted.
+    const scheduled = { ...RECORDED.healthy, scheduled_switchover: { at: '2026-12-07T11:07:25.587000+00:00', from: 'n1', to: 'n2' } };
+    expect(topologyFromPatroniCluster(scheduled).plannedStops).to.deep.equal([
+      { member: 'n1', at: Date.UTC(2026, 11, 7, 11, 7, 25, 587), reason: 'switchover to n2 scheduled' },
+    ]);
+    // No `from`: the leader stops. An unreadable time: no plan (nothing to pause for).
+    const noFrom = { ...RECORDED.healthy, scheduled_switchover: { at: '2026-12-07T11:07:25+00:00' } };
+    expect(topologyFromPatroniCluster(noFrom).plannedStops).to.deep.equal([{ member: 'n1', at: Date.UTC(2026, 11, 7, 11, 7, 25), reason: 'switchover scheduled' }]);
+    expect(topologyFromPatroniCluster({ ...RECORDED.healthy, scheduled_switchover: { at: 'soon', from: 'n1' } }).plannedStops).to.equal(undefined);
+    expect(topologyFromPatroniCluster(RECORDED.healthy).plannedStops).to.equal(undefined);
+  });
+
   it('maps sync_standby and standby_leader to replica: a standby cluster leader never takes writes', () => {
     const { members } = topologyFromPatroniCluster(RECORDED.syncAndStandbyLeader);
     expect(members.map((m) => [m.name, m.role])).to.deep.equal([['a', 'primary'], ['b', 'replica'], ['c', 'replica']]);
