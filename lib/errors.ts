@@ -31,6 +31,8 @@ export interface SplitKnexErrorOptions {
   node?: string;
   /** The underlying error, if any. */
   cause?: unknown;
+  /** `ESPLIT_PRIMARY_DOWN` only: the primary is up, writes pause before its planned stop. */
+  plannedStop?: boolean;
 }
 
 /**
@@ -43,6 +45,11 @@ export interface SplitKnexErrorOptions {
 export class SplitKnexError extends Error {
   readonly code: SplitKnexErrorCode;
   readonly node: string | undefined;
+  /**
+   * True on an `ESPLIT_PRIMARY_DOWN` that is a pause before a planned stop of the primary (a
+   * Patroni switchover scheduled ahead): the primary is still up, statements wait for the next.
+   */
+  readonly plannedStop: boolean;
 
   constructor(code: SplitKnexErrorCode, message: string, options: SplitKnexErrorOptions = {}) {
     // Redacted before `super`: the stack captured there repeats the message.
@@ -50,6 +57,7 @@ export class SplitKnexError extends Error {
     this.name = 'SplitKnexError';
     this.code = code;
     this.node = options.node;
+    this.plannedStop = options.plannedStop === true;
   }
 }
 

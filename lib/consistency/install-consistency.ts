@@ -7,6 +7,7 @@ import { ConsistencyCounters } from './consistency-counters';
 import type { ConsistencyMethods } from './consistency-methods';
 import { ConsistencyScopes } from './consistency-scopes';
 import { LagPolicy } from './lag-policy';
+import { primaryUnusable } from './primary-unusable';
 import { linkPositionProbes } from './position-probe';
 import { ReplicaPositions, type ReplicaPositionStats } from './replica-positions';
 import { StalenessPolicy } from './staleness-policy';
@@ -79,11 +80,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
     ctx.logger.warn(`split-knex: cannot read the primary's WAL position (${err instanceof Error ? err.message : String(err)}); reads after a write stay on the primary until it can be read (at most windowMs, ${options.windowMs} ms)`);
   });
   const scopes = new ConsistencyScopes(ctx.scope, options, () => counters.tokensApplied++, commits);
-  // Unusable now: known down, or refused by a writer guard (e.g. it answers as a standby).
-  const primaryDown = (): boolean => {
-    const writer = router.currentWriter;
-    return writer.state === 'down' || router.writerRefusal(writer) !== undefined;
-  };
+  const primaryDown = (): boolean => primaryUnusable(router);
   const positions = new ReplicaPositions(() => router.currentWriter, ctx.replicas, linkPositionProbes(ctx.links), {
     pollIntervalMs: options.lag.pollIntervalMs, pollTimeoutMs: options.lag.pollTimeoutMs, clock: options.clock,
   });

@@ -94,13 +94,17 @@ export class ReplicaPositions implements Lifecycle {
     for (const r of replicas) this.addReplica(r);
   }
 
-  /** Polls a replica that joined at run time (topology discovery) from the next round on. */
+  /**
+   * Polls a replica that joined at run time (topology discovery): at once (a read that must
+   * see a recent write can use it as soon as its position is known), then with every round.
+   */
   addReplica(node: Node): void {
     if (this.positions.has(node)) return;
     this.replicas.push(node);
     this.positions.set(node, { reading: undefined, polledAt: 0, acceptedSeq: 0, inFlight: undefined, unsettled: 0, lastError: undefined });
     // A first replica joined an instance that had none: the poll starts now.
     if (this.wanted && !this.running) this.start();
+    else if (this.running) void this.refresh(node);
   }
 
   /** Forgets a replica that left. */

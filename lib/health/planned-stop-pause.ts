@@ -76,7 +76,7 @@ export class PlannedStopPause {
     }
     const when = stop.at === undefined ? '' : ` at ${new Date(stop.at).toISOString()}`;
     return new SplitKnexError('ESPLIT_PRIMARY_DOWN', `split-knex: the primary (${writer.name}) is about to stop${when} (${stop.reason}); writes wait for the new primary`, {
-      node: writer.name,
+      node: writer.name, plannedStop: true,
     });
   }
 

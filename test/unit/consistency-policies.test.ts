@@ -454,6 +454,19 @@ describe('lag policy and positions', () => {
     expect(positions.replayed(r1)).to.equal(0x300n);
   });
 
+  it('a replica that joins at run time is asked for its position at once, not at the next round', async () => {
+    const probes = new FakeProbes();
+    probes.readings.set(r1, { replayLsn: 0x10n, replayAgeMs: 1 });
+    probes.readings.set(r2, { replayLsn: 0x20n, replayAgeMs: 1 });
+    const positions = new ReplicaPositions(() => primary, [r1], probes, { pollIntervalMs: 60_000, pollTimeoutMs: 200, clock: Date });
+    positions.start();
+    await positions.ready();
+    positions.addReplica(r2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(positions.replayed(r2)).to.equal(0x20n);
+    await positions.stop();
+  });
+
   it('bounds a probe that never answers by pollTimeoutMs', async () => {
     const t = setup();
     t.probes.replica = () => new Promise(() => undefined);
