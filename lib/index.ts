@@ -20,7 +20,7 @@ export type { LifecycleState } from './lifecycle';
 export type { SplitKnexStats, NodeStats, RoleTotals } from './stats';
 export { formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorCheck, CheckStatus, NodeFacts, RoutingFacts, ServerIdentity, PoolerFacts } from './doctor';
-export type { ConsistencyMethods, ConsistencyStats, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions, StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction, ReplicaPositionStats } from './consistency';
+export type { ConsistencyMethods, ConsistencyStats, InScope, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions, StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction, ReplicaPositionStats } from './consistency';
 export type { CatalogConfig, CatalogOptions, CatalogStats, CatalogRouteCounts } from './catalog';
 export type { HealthConfig, HealthClock, NodeDownEvent, NodeUpEvent, FailoverEvent, RoleChangeEvent, HealthStats, NodeHealthStats } from './health';
 export { MemoryCacheStore, RedisCacheStore } from './cache';

@@ -1,4 +1,4 @@
-import type { ConsistencyMiddleware, ConsistencyMiddlewareOptions, RunInContextOptions } from './consistency-scopes';
+import type { ConsistencyMiddleware, ConsistencyMiddlewareOptions, InScope, RunInContextOptions } from './consistency-scopes';
 
 /**
  * The read-your-writes methods every splitKnex instance has.
@@ -14,9 +14,11 @@ export interface ConsistencyMethods {
   /**
    * Runs `fn` in a consistency scope: its reads see its own committed writes (by WAL
    * position or sticky window). Inside a scope already, `fn` joins it. Returns what `fn`
-   * returns. A malformed `token` throws `ESPLIT_TOKEN` before `fn` runs.
+   * returns; a knex builder or raw that `fn` returns without awaiting it is run inside the
+   * scope, and a promise of its result is returned. A malformed `token` throws
+   * `ESPLIT_TOKEN` before `fn` runs.
    */
-  runInContext<T>(fn: () => T, options?: RunInContextOptions): T;
+  runInContext<T>(fn: () => T, options?: RunInContextOptions): InScope<T>;
   /** A Connect/Express-style `(req, res, next)` middleware that opens one scope per request. */
   consistencyMiddleware<Req = any, Res = any>(options?: ConsistencyMiddlewareOptions<Req>): ConsistencyMiddleware<Req, Res>;
   /** Forgets the current scope's writes (call it between jobs of a long-running worker). */

@@ -36,6 +36,22 @@ export interface ConsistencyMiddlewareOptions<Req = any> {
  */
 export type ConsistencyMiddleware<Req = any, Res = any> = (req: Req, res: Res, next: (err?: unknown) => void) => void;
 
+/** What `runInContext(fn)` returns: `fn`'s value, or a promise of what its builder or raw yields. */
+export type InScope<T> = T extends PromiseLike<infer U> ? Promise<U> : T;
+
+/**
+ * Calls `fn` in the current scope. A knex builder or raw it returns runs only when someone
+ * calls its `then()` — after `runInContext()` returned, outside the scope, where it would
+ * miss the scope's writes and token. So a thenable that is not a running promise is started
+ * here, in the scope (a promise's job keeps the async context it was created in).
+ */
+function startInScope<T>(fn: () => T): InScope<T> {
+  const value = fn();
+  const lazy = value !== null && typeof value === 'object' && !(value instanceof Promise)
+    && typeof (value as { then?: unknown }).then === 'function';
+  return (lazy ? Promise.resolve(value as unknown as PromiseLike<unknown>) : value) as InScope<T>;
+}
+
 /**
  * Where each statement finds its consistency state: the `runInContext()` scope it runs
  * in, else the instance's global state (`scope: 'global'`), else none.
@@ -84,17 +100,17 @@ export class ConsistencyScopes {
    * Runs `fn` in a consistency scope. Inside a scope already, `fn` joins it (a nested call
    * must not hide the outer scope's writes from the reads after it returns).
    */
-  run<T>(fn: () => T, options: RunInContextOptions = {}): T {
+  run<T>(fn: () => T, options: RunInContextOptions = {}): InScope<T> {
     if (typeof fn !== 'function') throw new TypeError('split-knex: runInContext(fn, options?) takes a function first');
     const imported = options.token === undefined ? undefined : decodeConsistencyToken(options.token);
     const own = this.scope.current()?.consistency;
     if (own instanceof ConsistencyState) {
       if (imported !== undefined) this.merge(own, imported);
-      return fn();
+      return startInScope(fn);
     }
     const state = new ConsistencyState();
     if (imported !== undefined) this.merge(state, imported);
-    return this.scope.run({ consistency: state }, fn);
+    return this.scope.run({ consistency: state }, () => startInScope(fn));
   }
 
   /** A middleware that runs the rest of each request in its own scope. */

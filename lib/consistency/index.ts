@@ -2,7 +2,7 @@
 export { consistencySubsystem } from './install-consistency';
 export type { ConsistencyStats } from './install-consistency';
 export type { ConsistencyMethods } from './consistency-methods';
-export type { RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions } from './consistency-scopes';
+export type { InScope, RunInContextOptions, ConsistencyMiddleware, ConsistencyMiddlewareOptions } from './consistency-scopes';
 export type { StickyConfig, LagConfig, StickyMode, ConsistencyScopeMode, LagExceededAction } from './consistency-config';
 export type { ReplicaPositionStats } from './replica-positions';
 export { parseLsn, formatLsn } from '../wal-position';

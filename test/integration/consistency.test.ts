@@ -245,6 +245,19 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
     });
   });
 
+  it('runInContext(fn, { token }) runs a builder or raw that fn returns (not awaited: knex runs it lazily) inside the scope', async () => {
+    const db = lagging({ sticky: { mode: 'lsn', scope: 'none' } });
+    const { id, token } = await db.runInContext(async () => {
+      const written = await insertItem(db, 7);
+      return { id: written, token: db.consistencyToken() };
+    });
+    const sql = 'select pg_is_in_recovery() as standby, exists(select 1 from cs_items where id = ?) as found';
+    const raw = await db.runInContext(() => db.raw(sql, [id]), { token });
+    expect(raw.rows[0]).to.include({ found: true, standby: false });
+    const built = await db.runInContext(() => db('cs_items').where({ id }).first(), { token });
+    expect(built).to.include({ id });
+  });
+
   it('LSN mode: a write in a transaction is tracked at COMMIT', async () => {
     const db = lagging({ sticky: { mode: 'lsn', scope: 'none' } });
     await db.runInContext(async () => {
