@@ -8,12 +8,17 @@
 import { performance } from 'perf_hooks';
 import * as v8 from 'v8';
 import type { CacheStats, SplitKnex } from '../lib';
-import { splitKnex } from './library';
+import { internal, splitKnex } from './library';
+
+// From the build under test, as the instance is (see bench/library.ts).
+const { describeBuilder } = internal<typeof DescribeBuilder>('knex/describe-builder');
+const { pipelineOf } = internal<typeof Marks>('knex/split-client-marks');
+const { builderSource } = internal<typeof BuilderSource>('knex/builder-source');
 import { copyResult } from '../lib/cache/copy-result';
-import { describeBuilder } from '../lib/knex/describe-builder';
+import type * as DescribeBuilder from '../lib/knex/describe-builder';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';
-import { pipelineOf } from '../lib/knex/split-client-marks';
-import { builderSource } from '../lib/knex/builder-source';
+import type * as Marks from '../lib/knex/split-client-marks';
+import type * as BuilderSource from '../lib/knex/builder-source';
 import type { Cluster } from '../test/support/cluster';
 import { splitConfigFor } from '../test/support/split-db';
 import { runStandalone } from './run-standalone';
@@ -118,6 +123,15 @@ export async function benchCache(cluster: Cluster): Promise<CacheBench> {
 async function missPathUs(build: (id: number) => BuilderInternals, db: SplitKnex, result: unknown, firstId: number): Promise<number> {
   const pipeline = pipelineOf(db.client as KnexClient)!;
   const n = 2000;
+  // Reads right after this instance's writes go to the primary (their position is being
+  // read), and the primary's results are never cached: wait until a read routes to a replica.
+  const probe = build(firstId - 1);
+  const probeStatement = describeBuilder(probe, probe.toSQL() as CompiledQuery);
+  for (let k = 0; k < 400; k++) {
+    const d = await pipeline.router.route(probeStatement);
+    if (d.node.role === 'replica') break;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const prepared = Array.from({ length: n }, (_, i) => {
     const builder = build(firstId + i);
     const compiled = builder.toSQL() as CompiledQuery;

@@ -1,8 +1,12 @@
 import type { Knex } from 'knex';
 import type { SplitKnex } from '../lib';
 import type { BuilderInternals, CompiledQuery, KnexClient } from '../lib/knex/knex-internals';
-import { describeBuilder } from '../lib/knex/describe-builder';
+import type * as DescribeBuilder from '../lib/knex/describe-builder';
+import { internal } from './library';
 import type { Pipeline } from '../lib/pipeline';
+
+// From the build under test, as the instance is (see bench/library.ts).
+const { describeBuilder } = internal<typeof DescribeBuilder>('knex/describe-builder');
 
 /** One step of the per-statement path, timed alone. */
 export interface HotPathStep {

@@ -10,6 +10,7 @@ import type { Cluster } from '../test/support/cluster';
 import { formatProfileSummary, summarizeCpuProfile, type CpuProfile } from './cpu-profile-summary';
 import type { SliceResult } from './measure-throughput';
 import { overheadContenders } from './overhead-bench';
+import { ensureBuilt } from './library';
 import { spawnWorker } from './worker-handle';
 
 const SECONDS = Number(process.env['PROFILE_SECONDS'] ?? 30);
@@ -66,6 +67,7 @@ export async function profileReadPath(cluster: Cluster, options: { seconds: numb
 
 if (require.main === module) {
   (async () => {
+    ensureBuilt();
     const { startCluster } = await import('../test/support/cluster');
     const dir = process.env['PROFILE_DIR'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-profiles-'));
     fs.mkdirSync(dir, { recursive: true });

@@ -7,12 +7,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { formatProfileSummary, summarizeCpuProfile, type CpuProfile } from './cpu-profile-summary';
 import type { SliceResult } from './measure-throughput';
+import { ensureBuilt } from './library';
 import { spawnWorker, type WorkerInit } from './worker-handle';
 
 const SECONDS = Number(process.env['PROFILE_SECONDS'] ?? 15);
 const CONCURRENCY = Number(process.env['PROFILE_CONCURRENCY'] ?? 16);
 
 (async () => {
+  ensureBuilt();
   const { startCluster } = await import('../test/support/cluster');
   const dir = process.env['PROFILE_DIR'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-wr-profiles-'));
   const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);

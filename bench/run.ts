@@ -1,7 +1,6 @@
 // `npm run bench`: every contender in one session against one dedicated cluster, results
 // as ratios in bench/results/latest.md and latest.svg (raw figures in latest.json).
 // BENCH_QUICK=1 shortens every section (for trying the runner, not for publishing).
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,7 +15,7 @@ import { haproxyPgBouncerContender, pgpoolContender, plainPrimary, splitKnexCont
 import { runOtherBenches } from './other-benches';
 import { benchOverhead } from './overhead-bench';
 import { ensureProxyBinaries, startHaproxy, startPgBouncer, startPgpool, type ProxyDaemon } from './proxies/proxy-daemons';
-import { librarySource } from './library';
+import { ensureBuilt } from './library';
 import { renderChart } from './render-chart';
 import { renderReport } from './render-report';
 import { benchWriteRead } from './write-read-bench';
@@ -45,10 +44,7 @@ const SPLIT_PER_REQUEST = 'split-knex (default config, a scope per request)';
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   // The workers load the compiled package, as users do (bench/library.ts).
-  if (librarySource === 'dist') {
-    log('building dist/ (npm run build): the workers load the compiled package');
-    execFileSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build.js')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
+  ensureBuilt();
   // The local provider by default: proxies and clients all on loopback, no container hops.
   const provider = process.env['SPLIT_KNEX_PROVIDER'] || process.env['SPLIT_KNEX_PRIMARY_URL'] ? undefined : 'local';
   log(`starting a dedicated cluster (primary + 2 replicas${provider === undefined ? '' : `, ${provider} provider`})`);
