@@ -1,9 +1,10 @@
 import { TopologyError } from './topology-error';
-import type { Topology, TopologyMember } from './topology-source';
+import type { PlannedStop, Topology, TopologyMember } from './topology-source';
 
 /**
  * Checks that `value` is a usable {@link Topology} and returns a clean copy (only the known
- * keys). Rejects, naming the member and the key: a member without a name, host or valid
+ * keys, `plannedStops` included: each names a listed member, `at` as epoch ms, an ISO time or
+ * a Date). Rejects, naming the member and the key: a member without a name, host or valid
  * port; a role other than `primary`/`replica`; a negative or non-finite `lagBytes`; a
  * non-positive `timeline`; two members of one name; more than one primary. Values that
  * were wrong are described by type only (a callback may hand back a connection string).
@@ -26,7 +27,28 @@ export function checkTopology(value: unknown, from: string): Topology {
   if (primaries.length > 1) {
     throw new TopologyError(`split-knex: the ${from} topology reports ${primaries.length} primaries (${primaries.join(', ')}); at most one may take writes`);
   }
-  return { members };
+  const stops = (raw as { plannedStops?: unknown }).plannedStops;
+  if (stops === undefined) return { members };
+  if (!Array.isArray(stops)) throw new TopologyError(`split-knex: the ${from} topology's "plannedStops" must be an array; got ${describe(stops)}`);
+  return { members, plannedStops: stops.map((stop, i) => checkStop(stop, i, from, seen)) };
+}
+
+// A stop the source announces: { member, at?: epoch ms or ISO time, reason? }.
+function checkStop(value: unknown, index: number, from: string, members: ReadonlySet<string>): PlannedStop {
+  const where = `planned stop ${index} of the ${from} topology`;
+  if (value === null || typeof value !== 'object') throw new TopologyError(`split-knex: ${where} must be an object; got ${describe(value)}`);
+  const v = value as Record<string, unknown>;
+  const member = v['member'];
+  if (typeof member !== 'string' || !members.has(member)) {
+    throw new TopologyError(`split-knex: ${where} needs "member": the name of a listed member; got ${typeof member === 'string' ? 'a name not listed' : describe(member)}`);
+  }
+  const reason = v['reason'] ?? 'announced by the topology source';
+  if (typeof reason !== 'string') throw new TopologyError(`split-knex: ${where} has a non-string "reason": ${describe(reason)}`);
+  const rawAt = v['at'];
+  if (rawAt === undefined) return { member, reason };
+  const at = typeof rawAt === 'number' ? rawAt : typeof rawAt === 'string' ? Date.parse(rawAt) : rawAt instanceof Date ? rawAt.getTime() : NaN;
+  if (!Number.isFinite(at)) throw new TopologyError(`split-knex: ${where} needs "at" as epoch ms, an ISO time or a Date when set; got ${describe(rawAt)}`);
+  return { member, at, reason };
 }
 
 function checkMember(value: unknown, index: number, from: string): TopologyMember {

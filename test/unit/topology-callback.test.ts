@@ -51,6 +51,17 @@ describe('topology: callbackTopology and checkTopology', () => {
     const { members } = checkTopology([{ name: 'a', host: 'h', port: 1, role: 'primary' }, { name: 'b', host: 'h', port: 2, role: 'replica' }], 'callback');
     expect(members.map((m) => m.state)).to.deep.equal(['running', 'streaming']);
   });
+
+  it('keeps planned stops a callback announces (a scheduled switchover), checked like members', () => {
+    const members = [{ name: 'a', host: 'h', port: 1, role: 'primary' }, { name: 'b', host: 'h', port: 2, role: 'replica' }];
+    const at = '2026-12-07T12:00:00Z';
+    const t = checkTopology({ members, plannedStops: [{ member: 'a', at, reason: 'switchover to b' }, { member: 'b' }] }, 'callback');
+    expect(t.plannedStops).to.deep.equal([{ member: 'a', at: Date.parse(at), reason: 'switchover to b' }, { member: 'b', reason: 'announced by the topology source' }]);
+    expect(() => checkTopology({ members, plannedStops: [{ member: 'c' }] }, 'callback')).to.throw(TopologyError, /"member": the name of a listed member; got a name not listed/);
+    expect(() => checkTopology({ members, plannedStops: [{ member: 'a', at: 'soon' }] }, 'callback')).to.throw(TopologyError, /"at" as epoch ms/);
+    expect(() => checkTopology({ members, plannedStops: {} }, 'callback')).to.throw(TopologyError, /must be an array/);
+    expect(checkTopology({ members }, 'callback')).to.not.have.property('plannedStops');
+  });
 });
 
 /** A stand-in for pg.Client: a protocol connection that emits parameterStatus, and SHOW. */
