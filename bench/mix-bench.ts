@@ -44,6 +44,8 @@ export interface MixResult {
 }
 
 const RYW_ROWS = 64;
+/** The read-your-writes prober's pace: one write-then-read pair at most this often. */
+const PROBE_EVERY_MS = 10;
 
 /**
  * Sections 2 and 3: a read-heavy mix (default 90/10) of statements with a few ms of server
@@ -118,12 +120,15 @@ async function runSlice(cluster: Cluster, contender: MixContender, options: MixO
       return r() < options.writeShare ? client.write(id) : client.read(id);
     };
     await measureThroughput({ concurrency: options.concurrency, durationMs: options.warmupMs, op, record: false });
-    // The read-your-writes prober runs beside the load, in its own loop.
+    // The read-your-writes prober runs beside the load, in its own loop, at most one pair
+    // every PROBE_EVERY_MS: a probe, not load (unpaced, a contender whose probe reads are
+    // fast would add the most load).
     let stop = false;
     const prober = (async () => {
       for (let i = 0; !stop; i++) {
         const id = rywBase + 1 + (i % RYW_ROWS);
         const v = (i % 1_000_000) + 1;
+        const began = Date.now();
         try {
           await client.rywWrite(id, v);
           const seen = await client.rywRead(id);
@@ -132,6 +137,8 @@ async function runSlice(cluster: Cluster, contender: MixContender, options: MixO
         } catch {
           result.errors++;
         }
+        const rest = PROBE_EVERY_MS - (Date.now() - began);
+        if (rest > 0 && !stop) await new Promise((resolve) => setTimeout(resolve, rest));
       }
     })();
     const observed = options.observe?.();
