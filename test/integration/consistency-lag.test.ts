@@ -56,13 +56,18 @@ describe('consistency: lag-aware replica choice', function () {
       await cluster().setApplyDelay(lag.name, 0);
     });
 
+    // The reading that showed the lag (a later one may land between two inserts of the writer).
     async function untilLagging(db: SplitKnex): Promise<ConsistencyStats['replicas'][number]> {
       await db.ready();
-      await pollUntil(async () => (consistencyOf(db).replicas.find((r) => r.name === lag.name)?.lagMs ?? 0) > 150, {
+      let seen: ConsistencyStats['replicas'][number] | undefined;
+      await pollUntil(async () => {
+        seen = consistencyOf(db).replicas.find((r) => r.name === lag.name);
+        return (seen?.lagMs ?? 0) > 150;
+      }, {
         timeoutMs: 15_000, what: `${lag.name} to show a lag over 150 ms in stats()`,
         describe: () => JSON.stringify(consistencyOf(db).replicas),
       });
-      return consistencyOf(db).replicas.find((r) => r.name === lag.name)!;
+      return seen!;
     }
 
     it('skips the lagging replica (maxLagMs) and reads from the other one; stats() shows the lag', async () => {
