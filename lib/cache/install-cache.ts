@@ -44,7 +44,7 @@ export const cacheSubsystem: SubsystemFactory = (ctx) => {
   const clock = config.raw.clock === undefined ? undefined : ctx.clock;
   const store: CacheStore = cfg.store ?? new MemoryCacheStore({ max: cfg.max, maxBytes: cfg.maxBytes, maxEntryBytes: cfg.maxResultBytes, clock });
   const counters = new CacheCounters();
-  const replay = new ReplayTracker((node) => ctx.links.of(node), undefined, undefined, () => ctx.router.currentWriter);
+  const replay = new ReplayTracker((node) => ctx.links.of(node), { writer: () => ctx.router.currentWriter });
   let invalidator: CacheInvalidator | undefined;
   const catalog = new RelationCatalog({
     primary: writerLink,

@@ -17,6 +17,16 @@ interface NodeReplay {
   polling: boolean;
 }
 
+/** Options of {@link ReplayTracker}. */
+export interface ReplayTrackerOptions {
+  /** At most one poll of a node this often, in ms (default 5). */
+  minIntervalMs?: number;
+  /** A monotonic clock in ms (default `performance.now()`). */
+  now?: () => number;
+  /** The node writes go to now: a new one (a failover) voids every bound. */
+  writer?: () => Node | undefined;
+}
+
 /**
  * Knows, per replica, a lower bound of the WAL position it has replayed, and refreshes it
  * on demand (at most one poll in flight per node, at most one every `minIntervalMs`). The
@@ -32,15 +42,20 @@ export class ReplayTracker {
   /** Replay positions asked of replicas so far (stats). */
   polls = 0;
 
-  // Its own monotonic clock, not the cache's injectable one: a frozen test clock must not stop polls.
+  private readonly minIntervalMs: number;
+  private readonly now: () => number;
+  private readonly writer: () => Node | undefined;
+
   constructor(
     /** The node's background connection (never the application's pool). */
     private readonly link: (node: Node) => Queryable,
-    private readonly minIntervalMs = 5,
-    private readonly now: () => number = () => performance.now(),
-    /** The node writes go to now: a new one (a failover) voids every bound. */
-    private readonly writer: () => Node | undefined = () => undefined,
-  ) {}
+    options: ReplayTrackerOptions = {},
+  ) {
+    this.minIntervalMs = options.minIntervalMs ?? 5;
+    // Its own monotonic clock, not the cache's injectable one: a frozen test clock must not stop polls.
+    this.now = options.now ?? (() => performance.now());
+    this.writer = options.writer ?? (() => undefined);
+  }
 
   /** True when `node` is known to have replayed `lsn`; otherwise starts a poll and answers false. */
   hasReplayed(node: Node, lsn: bigint): boolean {

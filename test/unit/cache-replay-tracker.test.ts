@@ -15,7 +15,7 @@ describe('cache ReplayTracker', () => {
 
   it('learns a bound by polling and answers from it', async () => {
     const l = link();
-    const tracker = new ReplayTracker(l.of as never, 0);
+    const tracker = new ReplayTracker(l.of as never, { minIntervalMs: 0 });
     const node = new Node('r1', 'replica', 1, client);
     expect(tracker.hasReplayed(node, 100n)).to.equal(false);
     await l.answer('150');
@@ -25,7 +25,7 @@ describe('cache ReplayTracker', () => {
 
   it('a node whose role changed (a failover) starts from nothing, and a poll from before does not count', async () => {
     const l = link();
-    const tracker = new ReplayTracker(l.of as never, 0);
+    const tracker = new ReplayTracker(l.of as never, { minIntervalMs: 0 });
     const node = new Node('old-primary', 'primary', 1, client);
     expect(tracker.hasReplayed(node, 500n)).to.equal(false);
     await l.answer('900'); // its insert position as a primary
@@ -43,7 +43,7 @@ describe('cache ReplayTracker', () => {
   it('a new writer voids every bound (a replica ahead of the promoted one rewinds)', async () => {
     const l = link();
     let writer = new Node('p1', 'primary', 1, client);
-    const tracker = new ReplayTracker(l.of as never, 0, undefined, () => writer);
+    const tracker = new ReplayTracker(l.of as never, { minIntervalMs: 0, writer: () => writer });
     const node = new Node('r1', 'replica', 1, client);
     tracker.hasReplayed(node, 10n);
     await l.answer('800');
@@ -57,7 +57,7 @@ describe('cache ReplayTracker', () => {
 
   it('forgets a node that left', async () => {
     const l = link();
-    const tracker = new ReplayTracker(l.of as never, 0);
+    const tracker = new ReplayTracker(l.of as never, { minIntervalMs: 0 });
     const node = new Node('r2', 'replica', 1, client);
     tracker.hasReplayed(node, 10n);
     await l.answer('50');
