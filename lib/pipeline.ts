@@ -156,8 +156,10 @@ export class Pipeline {
         const result = await run.execute(connection, decision);
         this.noteDone(statement.sql, node, decision.access);
         // 5. Effects of a committed autocommit write, on the connection that committed it,
-        //    before the caller resumes: positions, cache invalidation, catalog reload.
-        if (decision.access === 'write' && !statementIsTxControl(statement.sql)) {
+        //    before the caller resumes: positions, cache invalidation, catalog reload. A
+        //    statement classified as a write that a replica ran (`db.replica()`, a hint: an
+        //    advisory lock, set_config) wrote nothing on the primary: it has no effects.
+        if (decision.access === 'write' && node.role === 'primary' && !statementIsTxControl(statement.sql)) {
           const effects = this.afterCommit({
             node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
             inTransaction: false, statements: [statement.sql],
