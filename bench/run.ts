@@ -40,6 +40,7 @@ const CAPPED = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1500 : 3000, warmupMs: 
 const BASELINE = 'knex → primary';
 const SPLIT = 'split-knex (default config)';
 const SPLIT_PER_REQUEST = 'split-knex (default config, a scope per request)';
+const SPLIT_PRIMARY_READS = 'split-knex (a scope per request, primary weight 1)';
 
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -78,6 +79,9 @@ async function main(): Promise<void> {
         splitKnexContender(cluster, p, SPLIT, {}, 0),
         splitKnexContender(cluster, p, SPLIT_PER_REQUEST, {}, 0, true),
         splitKnexContender(cluster, p, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }, 0),
+        // The strategy before least-busy became the default, and the primary in the read rotation.
+        splitKnexContender(cluster, p, 'split-knex (sticky: none, round-robin)', { sticky: { mode: 'none' }, routing: { strategy: 'round-robin' } }, 0),
+        splitKnexContender(cluster, p, SPLIT_PRIMARY_READS, { routing: { primaryWeight: 1 } }, 0, true),
         ...(await proxyContenders(cluster, daemons, proxies, p, 0)),
       ];
       const capped = await section('capped capacity', failures, () => benchCappedCapacity(cluster, contenders, { ...CAPPED, fraction: CAP.fraction, log }));

@@ -51,7 +51,7 @@ export type RoutingStrategy = 'round-robin' | 'random' | 'least-busy' | ReplicaS
 
 /** The `routing` section. */
 export interface RoutingConfig {
-  /** Replica choice; default `'round-robin'`. Weights are honoured by every built-in strategy. */
+  /** Replica choice; default `'least-busy'` (fewest queries in flight per weight, ties weighted round-robin). Weights are honoured by every built-in strategy. */
   strategy?: RoutingStrategy;
   /**
    * What a read does when no replica is eligible (all down, all lagging):
@@ -289,7 +289,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function normalizeRouting(value: unknown): NormalizedConfig['routing'] {
   const out: NormalizedConfig['routing'] = {
-    strategy: 'round-robin', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true, primaryWeight: 0, strictTransactions: false,
+    strategy: 'least-busy', fallback: 'primary', readOnlyFunctions: [], classifierCacheSize: 1000, retryMisroutes: true, primaryWeight: 0, strictTransactions: false,
   };
   if (value === undefined) return out;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError('routing', value, 'must be an object');

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { Client } from 'pg';
 import { Writable } from 'stream';
 import type { RouteEvent } from '../../lib';
 import { getTestCluster } from '../support/cluster';
 import { destroyAll, makeDb, nodeByPort, WHERE_AM_I } from '../support/split-db';
+import { until } from '../support/until';
 
 // Every assertion about where a statement ran comes from the database itself
 // (inet_server_port(), pg_is_in_recovery(), or a standby's refusal to write).
@@ -29,6 +31,34 @@ describe('routing on a real primary + 2 streaming replicas', () => {
       seen.add(nodeByPort(row.port));
     }
     expect([...seen].sort()).to.deep.equal(['replica1', 'replica2']);
+  });
+
+  it('by default (least-busy) sends reads away from a replica busy with slow statements, while it is busy', async () => {
+    const c = cluster();
+    const db = makeDb();
+    // replica1 is kept busy by three reads blocked on an advisory lock held on that standby
+    // (advisory locks work in recovery): a state, not a duration.
+    const holder = new Client({ connectionString: c.replicas[0]!.url });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock(4242)');
+      const blocked = [1, 2, 3].map(() => db.replica('replica1').select(db.raw('pg_advisory_xact_lock_shared(4242)')).then((rows) => rows));
+      await until(() => db.stats().nodes.find((n) => n.name === 'replica1')!.inFlight, (n) => n === 3, 'three blocked reads on replica1');
+      const seen: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const [row] = await db.select(db.raw(WHERE_AM_I));
+        seen.push(nodeByPort(row.port));
+      }
+      expect(seen).to.deep.equal(Array(6).fill('replica2'));
+      await holder.query('select pg_advisory_unlock(4242)');
+      await Promise.all(blocked);
+    } finally {
+      await holder.end();
+    }
+    // Idle again: both take reads.
+    const after = new Set<string>();
+    for (let i = 0; i < 4; i++) after.add(nodeByPort((await db.select(db.raw(WHERE_AM_I)))[0].port));
+    expect([...after].sort()).to.deep.equal(['replica1', 'replica2']);
   });
 
   it('honours weights: a weight-0 replica takes no routed reads', async () => {
@@ -232,6 +262,18 @@ describe('routing on a real primary + 2 streaming replicas', () => {
       const [any] = await db.replica().select(db.raw(WHERE_AM_I));
       expect(any.standby).to.equal(true);
       expect(() => db.replica('nope')).to.throw(/no replica named "nope"/);
+    });
+
+    it('a statement classified as a write that ran on a replica changes nothing about the primary: later reads still go to replicas', async () => {
+      const db = makeDb();
+      const [row] = await db.replica('replica1').select(db.raw(`pg_advisory_xact_lock_shared(4243), ${WHERE_AM_I}`));
+      expect(nodeByPort(row.port)).to.equal('replica1');
+      await db.replica('replica2').raw("select set_config('application_name', 'x', false)");
+      for (let i = 0; i < 4; i++) {
+        const [r] = await db.select(db.raw(WHERE_AM_I));
+        expect(r.standby, 'a read after it').to.equal(true);
+      }
+      expect(db.stats().consistency.pendingPrimaryReads + db.stats().consistency.stickyPrimaryReads).to.equal(0);
     });
 
     it('usePrimary() sends every query in its async scope to the primary, and only there', async () => {

@@ -8,7 +8,7 @@ describe('normalizeConfig', () => {
   it('accepts a knexfile entry without replicas: no replicas, defaults', () => {
     const n = normalizeConfig(base);
     expect(n.replicas).to.deep.equal([]);
-    expect(n.routing).to.deep.include({ strategy: 'round-robin', fallback: 'primary', retryMisroutes: true, classifierCacheSize: 1000 });
+    expect(n.routing).to.deep.include({ strategy: 'least-busy', fallback: 'primary', retryMisroutes: true, classifierCacheSize: 1000 });
   });
 
   it('accepts pg, postgres and postgresql and refuses other clients naming the value', () => {

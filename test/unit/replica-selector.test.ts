@@ -45,6 +45,12 @@ describe('replica selectors', () => {
     expect(t).to.deep.equal({ a: 5, b: 5 });
   });
 
+  it('least-busy (the default) honours weights when the replicas are equally busy: ties go weighted round-robin', () => {
+    const s = new LeastBusySelector();
+    const t = tally(() => s.select([node('a', 2), node('b', 1)], stmt), 3000);
+    expect(t).to.deep.equal({ a: 2000, b: 1000 });
+  });
+
   it('a user function may return a replica or its name; anything else is "none"', () => {
     const nodes = [node('a'), node('b')];
     expect(createSelector(() => 'b').select(nodes, stmt)!.name).to.equal('b');
