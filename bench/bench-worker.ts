@@ -78,9 +78,9 @@ async function handle(m: Record<string, unknown>): Promise<unknown> {
       return { ...r, stale, latencies: r.latencies.map((x) => Math.round(x * 1000) / 1000), cpuUsPerOp: r.ops === 0 ? NaN : (cpu.user + cpu.system) / r.ops };
     }
     case 'loop': {
-      // Sequential statements; CPU per statement (for the stubbed driver).
+      // Sequential operations (point SELECTs unless `query` says otherwise); CPU per operation (for the stubbed driver).
       const n = Number(m.iterations);
-      const run = op('point');
+      const run = op((m.query as Query | undefined) ?? 'point');
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < n; i++) await run(0, i);
       const cpu = process.cpuUsage(cpu0);
@@ -93,6 +93,9 @@ async function handle(m: Record<string, unknown>): Promise<unknown> {
       const total = s.nodes.reduce((n, x) => n + x.queries, 0);
       return Object.fromEntries(s.nodes.map((x) => [x.name, total === 0 ? 0 : x.queries / total]));
     }
+    case 'stats':
+      // split-knex's own stats() (plain JSON: bigint positions as strings).
+      return init.contender === 'split-knex' ? JSON.parse(JSON.stringify((q as SplitKnex).stats(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) : null;
     case 'steps': {
       // The per-step timings reach into the library's internals: when the core has moved
       // on, this part is reported as unavailable instead of failing the worker.

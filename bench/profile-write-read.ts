@@ -27,6 +27,7 @@ const CONCURRENCY = Number(process.env['PROFILE_CONCURRENCY'] ?? 16);
     const contenders: Array<[string, WorkerInit]> = [
       ['knex → primary', { contender: 'knex', url: cluster.primary.url, poolSize: 16 }],
       ['split-knex default', { contender: 'split-knex', url: cluster.primary.url, replicas, poolSize: 16 }],
+      ['split-knex window', { contender: 'split-knex', url: cluster.primary.url, replicas, poolSize: 16, config: { sticky: { mode: 'window' } } }],
     ];
     log(`load ${os.loadavg()[0]!.toFixed(2)}; ${SECONDS} s per contender at concurrency ${CONCURRENCY}; profiles in ${dir}`);
     for (const [label, init] of contenders) {
@@ -38,6 +39,8 @@ const CONCURRENCY = Number(process.env['PROFILE_CONCURRENCY'] ?? 16);
       try {
         warm = (await w.call<SliceResult>({ cmd: 'slice', query: 'write-read', concurrency: CONCURRENCY, durationMs: 1500, record: false })).ops;
         slice = await w.call({ cmd: 'slice', query: 'write-read', concurrency: CONCURRENCY, durationMs: SECONDS * 1000, record: false });
+        const stats = await w.call<{ consistency?: unknown; background?: unknown } | null>({ cmd: 'stats' });
+        if (stats !== null) log(`${label} stats: ${JSON.stringify({ consistency: stats.consistency, background: stats.background })}`);
       } finally {
         await w.close();
       }
