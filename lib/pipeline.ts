@@ -159,7 +159,7 @@ export class Pipeline {
         //    before the caller resumes: positions, cache invalidation, catalog reload. A
         //    statement classified as a write that a replica ran (`db.replica()`, a hint: an
         //    advisory lock, set_config) wrote nothing on the primary: it has no effects.
-        if (decision.access === 'write' && node.role === 'primary' && !statementIsTxControl(statement.sql)) {
+        if (decision.access === 'write' && this.isWriter(node) && !statementIsTxControl(statement.sql)) {
           const effects = this.afterCommit({
             node, tables: decision.tables, broad: decision.tables.length === 0 || statement.kind === 'schema',
             inTransaction: false, statements: [statement.sql],
@@ -215,7 +215,7 @@ export class Pipeline {
     // Classified for the per-node counts, the route event and the transaction's write record.
     const c = this.classifyPinned(statement);
     // Nothing that runs on a replica may change what we believe about the primary.
-    if (c.access === 'write' && run.writes !== undefined && node.role === 'primary' && !statementIsTxControl(statement.sql)) {
+    if (c.access === 'write' && run.writes !== undefined && this.isWriter(node) && !statementIsTxControl(statement.sql)) {
       run.writes.add(statement, c.tables);
     }
     this.emitRoute({ node, access: c.access, reason: run.reason, tables: c.tables }, statement, run.writes !== undefined);
@@ -230,6 +230,12 @@ export class Pipeline {
     } finally {
       node.inFlight--;
     }
+  }
+
+  // The writer, or a node that answers as a primary (its role is discovered; the writer is
+  // elected from it a probe later during a failover).
+  private isWriter(node: Node): boolean {
+    return node === this.router.currentWriter || node.role === 'primary';
   }
 
   /**
