@@ -30,14 +30,16 @@ export interface CommittedWrite {
   /**
    * The primary's WAL position after this commit (bytes since 0/0), read the first time a
    * subsystem asks and shared by every subsystem of this write. Rejects when it cannot be read.
+   * A method of the record: call it on the record, never pass it on detached (`this` is typed so
+   * that the compiler refuses a detached use where a `(this: void) => …` callback is expected).
    */
-  commitPosition(): Promise<bigint>;
+  commitPosition(this: CommittedWrite): Promise<bigint>;
   /**
    * Runs one query on the connection that committed (still held, idle, on the primary):
    * for effects that must follow the write on the same session (publishing a NOTIFY, a catalog
    * reload that must include this DDL). Never for background work.
    */
-  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  query(this: CommittedWrite, sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
 /**

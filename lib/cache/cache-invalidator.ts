@@ -73,7 +73,7 @@ export class CacheInvalidator {
     if (effect === 'tables' && !info.broad && info.tables.length > 0) {
       tags = this.catalog.graph?.writeTags(info.tables, this.config.trustTriggers);
     }
-    await this.invalidateOn(info, tags, effect === 'ddl', info.commitPosition);
+    await this.invalidateOn(info, tags, effect === 'ddl', () => info.commitPosition());
   }
 
   /** `db.invalidateCache()`: what a write to `tables` (or to everything) would invalidate. */
@@ -104,7 +104,7 @@ export class CacheInvalidator {
   }
 
   private async invalidateOn(
-    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
+    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: (this: void) => Promise<bigint>,
   ): Promise<void> {
     let lsn: bigint | undefined;
     try {
@@ -135,7 +135,7 @@ export class CacheInvalidator {
   }
 
   private async publish(
-    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: () => Promise<bigint>,
+    connection: PgQueryable, tags: string[] | undefined, ddl: boolean, position?: (this: void) => Promise<bigint>,
   ): Promise<bigint> {
     if (this.config.invalidation !== 'notify' && !this.config.lagGuard) return 0n;
     // Without NOTIFY, the write's shared position (read once for all write hooks) is enough.

@@ -225,6 +225,19 @@ describe('result cache on a real primary + 2 streaming replicas', () => {
     expect(hits()).to.equal(h + 1);
   });
 
+  it('an autocommit write publishes its invalidation with its own commit position: the next read may be cached at once', async () => {
+    // The invalidation's position is the write's commit position, read on the connection that
+    // committed it. When that read fails, caching shuts until a background retry has published
+    // it; the reads right after the write are then skipped. It must not fail on the happy path.
+    const db = await cachedDb({ strategy: 'all' }, { sticky: { mode: 'none' } });
+    const reasons = skips(db);
+    for (let i = 0; i < 10; i++) {
+      await db('ca_tx').where({ id: 1 }).update({ v: i });
+      await db('ca_plans').where({ id: 1 });
+    }
+    expect(reasons).to.deep.equal([]);
+  });
+
   it('does not store the result of a read that started before an invalidation (stale put)', async () => {
     const db = await cachedDb({ strategy: 'all' });
     // A slow read (~0.3 s of generate_series, cacheable) of ca_plans, overtaken by a write.
