@@ -83,6 +83,20 @@ export class ConsistencyScopes {
     return true;
   }
 
+  /**
+   * Like {@link settle}, for the commits up to `ticket` only (those that returned before a
+   * read started): true when their position is known, and then the scope's position covers
+   * them. A newer pending commit stays pending.
+   */
+  settleUpTo(state: ConsistencyState, ticket: number): boolean {
+    if (state.pending === 0 || ticket === 0) return true;
+    if (state.pending <= ticket) return this.settle(state);
+    const lsn = this.commits?.known(ticket);
+    if (lsn === undefined) return false;
+    state.noteLsn(lsn, state.pendingAt);
+    return true;
+  }
+
   /** The state statements of the current async context share, if any. */
   current(): ConsistencyState | undefined {
     const own = this.scope.current()?.consistency;

@@ -87,11 +87,15 @@ export class StickyPolicy implements ReadPolicy {
 
   // The read may spend its budget (at least the first-refresh bound: a write that is not
   // young, e.g. from a token, is likely replayed already) on the shared position read, then on replay.
+  // The read needs the writes that returned before it started: the ticket pending now. A
+  // write of the scope that commits while it waits (another request of an instance-wide
+  // scope) is concurrent with it and does not hold it back.
   private async awaitPosition(statement: Statement, state: ConsistencyState, candidates: readonly Node[]): Promise<Verdict> {
     const { options, scopes, commits } = this.deps;
     const began = performance.now();
-    await within(commits.request(state.pending), Math.max(options.maxWaitMs, FIRST_REFRESH_BOUND_MS));
-    if (state.pending !== 0 && !scopes.settle(state)) {
+    const ticket = state.pending;
+    await within(commits.request(ticket), Math.max(options.maxWaitMs, FIRST_REFRESH_BOUND_MS));
+    if (!scopes.settleUpTo(state, ticket)) {
       const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
       if (verdict !== undefined) return verdict;
     }

@@ -89,6 +89,22 @@ describe('consistency: a write whose position is pending', () => {
     expect(t.shared.sent).to.equal(1);
   });
 
+  it('a read needs only the writes that returned before it started: one committing while it waits for the position does not send it to the primary', async () => {
+    const t = setup({ sticky: { maxWaitMs: 500 } });
+    await t.poll(0x1000n, 0x1000n);
+    t.commit();
+    const waiting = verdict(t.sticky); // sends the shared read (covers commit 1 only)
+    expect(t.shared.sent).to.equal(1);
+    t.commit(); // another request of the instance writes while the read waits
+    expect(await waiting).to.equal(undefined); // both replicas replayed 0/1000, commit 1's bound
+    expect(t.counters.pendingPrimaryReads).to.equal(0);
+    // The next read started after commit 2 returned: it needs commit 2's position (a new shared read).
+    t.shared.at = 0x2000n;
+    await t.poll(0x2000n, 0x1000n);
+    expect(await verdict(t.sticky)).to.deep.equal(['r1']);
+    expect(t.shared.sent).to.equal(2);
+  });
+
   it('a token minted while the position is pending never waits; the scope that applies it asks its own primary position', async () => {
     const a = setup();
     const b = setup();
