@@ -77,6 +77,8 @@ async function main(): Promise<void> {
       const contenders: MixContender[] = [
         plainPrimary(cluster, p, 0),
         splitKnexContender(cluster, p, SPLIT, {}, 0),
+        // The default before a busy primary shed reads to replicas: never wait for a replica.
+        splitKnexContender(cluster, p, 'split-knex (sticky.maxWaitMs: 0)', { sticky: { maxWaitMs: 0 } }, 0),
         splitKnexContender(cluster, p, SPLIT_PER_REQUEST, {}, 0, true),
         splitKnexContender(cluster, p, 'split-knex (sticky: none)', { sticky: { mode: 'none' } }, 0),
         // The strategy before least-busy became the default, and the primary in the read rotation.

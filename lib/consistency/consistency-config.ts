@@ -42,7 +42,12 @@ export interface StickyConfig {
   windowMs?: number;
   /** Window mode: only reads touching a written table stick (default false). */
   perTable?: boolean;
-  /** LSN mode: how long a read may wait for a replica to replay the write before it uses the primary (default 0). */
+  /**
+   * LSN mode: how long a read that must see its scope's writes may wait for a replica to
+   * replay them before it uses the primary. Unset (the default): no wait while the primary
+   * has a free connection in this instance's pool; while every one is busy (a read sent there
+   * would queue), up to {@link BUSY_PRIMARY_WAIT_MS}. A number sets the wait either way (0: never).
+   */
   maxWaitMs?: number;
   /** State outside `db.runInContext()`: `'global'` (default, one per instance) or `'none'`. */
   scope?: ConsistencyScopeMode;
@@ -87,12 +92,23 @@ export interface LagConfig {
  */
 export type ConsistencyClock = Clock;
 
+/**
+ * With the default `sticky.maxWaitMs`, how long a read that must see its scope's writes may
+ * wait for a replica while every primary connection of the instance is busy: about what a
+ * read queued for a connection of a saturated primary waits anyway, and enough for the
+ * shared position read and a replica's replay on a busy cluster.
+ */
+export const BUSY_PRIMARY_WAIT_MS = 10;
+
 /** The validated `sticky` + `lag` sections. @internal */
 export interface ConsistencyOptions {
   mode: StickyMode;
   windowMs: number;
   perTable: boolean;
+  /** The wait while the primary has a free connection. */
   maxWaitMs: number;
+  /** The wait while every connection of the primary's pool is busy. */
+  busyWaitMs: number;
   scope: ConsistencyScopeMode;
   lag: {
     maxLagMs: number | undefined;
@@ -142,6 +158,7 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
     windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
     perTable: sticky.perTable === true,
     maxWaitMs: integer('sticky.maxWaitMs', sticky.maxWaitMs, 0) ?? 0,
+    busyWaitMs: integer('sticky.maxWaitMs', sticky.maxWaitMs, 0) ?? BUSY_PRIMARY_WAIT_MS,
     scope,
     lag: {
       maxLagMs: integer('lag.maxLagMs', lag.maxLagMs, 1),

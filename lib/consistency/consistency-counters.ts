@@ -17,6 +17,12 @@ export class ConsistencyCounters {
   causalWaits = 0;
   /** Time those reads spent asking and waiting, in ms. */
   causalWaitMs = 0;
+  /**
+   * Reads that had to see their scope's writes while every primary connection of the
+   * instance was busy, given up to 10 ms to find a replica that replayed them instead of
+   * queueing on the primary (default `maxWaitMs` only).
+   */
+  busyPrimaryWaits = 0;
   /** Replicas skipped because they are behind the position their scope last read at (monotonic reads). */
   monotonicSkips = 0;
   /** Reads with `.maxStaleness(ms)`: taken by a replica within the bound, or sent to the primary. */

@@ -40,6 +40,7 @@ export interface ConsistencyStats {
   causalPrimaryReads: number;
   causalWaits: number;
   causalWaitMs: number;
+  busyPrimaryWaits: number;
   monotonicSkips: number;
   boundedReplicaReads: number;
   boundedPrimaryReads: number;
@@ -105,6 +106,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
         options, scopes, positions, commits, counters, causal,
         tablesOf: tablesFromClassifier(ctx.classifier, () => ctx.classifyOptions()),
         primaryDown,
+        primaryBusy: () => router.currentWriter.poolFull(),
       }),
       new StalenessPolicy(positions, counters, options.clock, causal),
       new LagPolicy(options, positions, counters, causal, primaryDown, options.lag.minReplicas > 0

@@ -39,6 +39,8 @@ export interface StickyPolicyDeps {
   tablesOf: (statement: Statement) => readonly string[];
   /** True while the health checks hold the primary down. */
   primaryDown: () => boolean;
+  /** True while every connection of the instance's primary pool is busy (a read sent there would queue). */
+  primaryBusy: () => boolean;
 }
 
 /**
@@ -47,7 +49,9 @@ export interface StickyPolicyDeps {
  * needed it anyway) and asks for the position; a causal position (the scope's writes, or
  * for monotonic reads the position it last read at) lets the read go only to replicas that
  * replayed it, asking them on demand and waiting up to `maxWaitMs` when one is predicted
- * to catch up within it, else the primary at once.
+ * to catch up within it, else the primary at once. With the default `maxWaitMs`, that budget
+ * is 0 while the primary has a free connection and `BUSY_PRIMARY_WAIT_MS` while it has none:
+ * a read that would queue for the primary waits for a replica instead.
  *
  * @example
  * readPolicies: [new StickyPolicy(deps), lagPolicy]
@@ -73,37 +77,48 @@ export class StickyPolicy implements ReadPolicy {
         // Never read within windowMs (failing reads): the write had a window, and it ended.
         state.dropPending();
         this.deps.counters.lsnCaptureFailures++;
-      } else if (options.maxWaitMs > 0 || now - state.pendingAt >= YOUNG_WRITE_MS) {
-        return this.awaitPosition(statement, state, candidates);
       } else {
+        const wait = this.waitBudget();
+        if (wait > 0 || now - state.pendingAt >= YOUNG_WRITE_MS) return this.awaitPosition(statement, state, candidates, wait);
         // No I/O here: the primary had to take this read anyway; the position is read in the
         // background while the instance writes, or by the first read that can use it.
         const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
         if (verdict !== undefined) return verdict;
       }
     }
-    return this.causal(statement, state, candidates, now, options.maxWaitMs);
+    return this.causal(statement, state, candidates, now, undefined);
+  }
+
+  // How long a read may wait for a replica: `maxWaitMs`, or with the default, a busy
+  // primary's budget while every primary connection is taken (the read would queue there).
+  private waitBudget(): number {
+    const { options } = this.deps;
+    if (options.maxWaitMs > 0 || options.busyWaitMs === 0 || !this.deps.primaryBusy()) return options.maxWaitMs;
+    this.deps.counters.busyPrimaryWaits++;
+    return options.busyWaitMs;
   }
 
   // The read may spend its budget (at least the first-refresh bound: a write that is not
-  // young, e.g. from a token, is likely replayed already) on the shared position read, then on replay.
-  // The read needs the writes that returned before it started: the ticket pending now. A
-  // write of the scope that commits while it waits (another request of an instance-wide
+  // young, e.g. from a token, is likely replayed already) on the shared position read, then
+  // on replay. It needs the writes that returned before it started: the ticket pending now.
+  // A write of the scope that commits while it waits (another request of an instance-wide
   // scope) is concurrent with it and does not hold it back.
-  private async awaitPosition(statement: Statement, state: ConsistencyState, candidates: readonly Node[]): Promise<Verdict> {
+  private async awaitPosition(statement: Statement, state: ConsistencyState, candidates: readonly Node[], wait: number): Promise<Verdict> {
     const { options, scopes, commits } = this.deps;
     const began = performance.now();
     const ticket = state.pending;
-    await within(commits.request(ticket), Math.max(options.maxWaitMs, FIRST_REFRESH_BOUND_MS));
+    await within(commits.request(ticket), Math.max(wait, FIRST_REFRESH_BOUND_MS));
     if (!scopes.settleUpTo(state, ticket)) {
       const verdict = this.stick('read-your-writes: the write\'s WAL position is being read', true);
       if (verdict !== undefined) return verdict;
     }
-    const budget = Math.max(0, options.maxWaitMs - (performance.now() - began));
+    const budget = Math.max(0, wait - (performance.now() - began));
     return this.causal(statement, state, candidates, options.clock.now(), budget);
   }
 
-  private causal(statement: Statement, state: ConsistencyState, candidates: readonly Node[], now: number, budget: number): Verdict | Promise<Verdict> {
+  // `budget` undefined: the default one, worked out only when no replica is known to have
+  // caught up (a read that could wait).
+  private causal(statement: Statement, state: ConsistencyState, candidates: readonly Node[], now: number, budget: number | undefined): Verdict | Promise<Verdict> {
     const need = maxOf(state.lsn, state.floor);
     if (need === undefined) return undefined;
     const caught = this.caughtUp(candidates, need);
@@ -119,14 +134,15 @@ export class StickyPolicy implements ReadPolicy {
     const askable = candidates.filter((n) => this.deps.positions.canProbe(n));
     if (askable.length === 0) return this.blind(state, now);
     // Wait (and ask) only when a replica is predicted to replay the position within the budget.
-    const by = now + budget;
+    const wait = budget ?? this.waitBudget();
+    const by = now + wait;
     if (!askable.some((n) => (this.deps.positions.predictReplayAt(n, need) ?? -Infinity) <= by)) {
       // A prediction from an old reading may be wrong (a delayed replica replays in bursts):
       // refresh it in the background so the next read decides on a fresh one.
       this.refreshOld(askable, now);
-      return this.toPrimary(need, `no replica is predicted to replay it within ${Math.round(budget)} ms`);
+      return this.toPrimary(need, `no replica is predicted to replay it within ${Math.round(wait)} ms`);
     }
-    return this.waitForReplay(statement, state, need, askable, candidates.length, budget);
+    return this.waitForReplay(statement, state, need, askable, candidates.length, wait);
   }
 
   // Counts without allocating: this runs for every read of a scope that wrote.

@@ -58,6 +58,8 @@ export interface KnexClient extends EventEmitter {
 
 /** The subset of a tarn pool `stats()` reads. */
 export interface TarnPoolLike {
+  /** The pool's `max` (tarn keeps it as a plain property). */
+  readonly max: number;
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;

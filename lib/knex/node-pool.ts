@@ -50,6 +50,19 @@ export function poolCounts(client: KnexClient): PoolCounts {
 }
 
 /**
+ * True when a statement sent to this client now would wait for a connection: none is free
+ * and every one the pool may hold is in use or being opened. False without a pool.
+ *
+ * @example
+ * poolFull(router.currentWriter.client) // true while every primary connection is busy
+ */
+export function poolFull(client: KnexClient): boolean {
+  const pool = client.pool;
+  if (pool === undefined || pool.numFree() > 0) return false;
+  return pool.numUsed() + pool.numPendingCreates() >= pool.max;
+}
+
+/**
  * knex's pooled-connection id (`__knexUid`), stable for the life of the connection.
  *
  * @example

@@ -1,6 +1,6 @@
 import { ConnectionResolver } from '../background/connection-resolver';
 import type { KnexClient, PooledConnection } from '../knex/knex-internals';
-import { acquireFromPool, releaseToPool } from '../knex/node-pool';
+import { acquireFromPool, poolFull, releaseToPool } from '../knex/node-pool';
 
 /** Which role a node plays (its configured role, or the one discovered). */
 export type NodeRole = 'primary' | 'replica';
@@ -85,6 +85,11 @@ export class Node implements NodeInfo {
     this.queries++;
     if (access === 'write') this.writes++;
     else this.reads++;
+  }
+
+  /** True when every connection of this node's pool is in use: a statement sent now would queue. */
+  poolFull(): boolean {
+    return poolFull(this.client);
   }
 
   /** True when the node may take reads. */

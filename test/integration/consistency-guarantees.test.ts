@@ -50,6 +50,29 @@ describe('consistency: weights, monotonic reads, staleness bounds and explicit p
     expect((count[b!.name] ?? 0) / onReplicas).to.be.within(0.55, 0.78);
   });
 
+  it('a read that must see a write while every primary connection is taken goes to a replica that replayed it instead of queueing (default maxWaitMs)', async () => {
+    const db = makeDb({ pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5_000, lag: { pollIntervalMs: 50 } });
+    await db.ready();
+    for (let round = 0; round < 3; round++) {
+      const id = await insertRow(db, round); // the instance-wide scope has a young write
+      const trx = await db.transaction(); // holds the primary's only connection
+      try {
+        // Before: the read went to the primary at once (its write was young) and queued
+        // behind the transaction until the acquire timeout. Now it waits for the write's
+        // position (on the background link) and takes a replica that replayed it.
+        const seen = await whereAndFound(db, id);
+        expect(seen.found).to.equal(true);
+        expect(cluster().replicas.map((r) => r.name)).to.include(seen.node);
+      } finally {
+        await trx.commit();
+      }
+    }
+    const c = db.stats().consistency as ConsistencyStats;
+    expect(c.pendingPrimaryReads).to.equal(0);
+    expect(c.busyPrimaryWaits).to.be.at.least(1);
+    console.log(`[figures] busy primary: 3 reads right after a write, ${c.busyPrimaryWaits} given the busy-primary wait, ${c.causalWaits} asked replicas, ${c.causalReplicaReads} on a caught-up replica`);
+  });
+
   it('monotonic reads: once a scope read from the caught-up replica, it never reads from one behind it', async () => {
     const [fresh, behind] = cluster().replicas;
     await cluster().setApplyDelay(behind!.name, 2000);

@@ -74,9 +74,10 @@ function setup(raw: Record<string, unknown> = {}) {
   const commits = new CommitPositions(primaryReads.read, (err) => warnings.push(String(err)));
   const scopes = new ConsistencyScopes(scope, options, () => undefined, commits);
   const tracker = new WriteTracker(options, scopes, commits, () => true);
-  const health = { primaryDown: false };
+  const health = { primaryDown: false, primaryBusy: false };
   const sticky = new StickyPolicy({
-    options, scopes, positions, commits, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]), primaryDown: () => health.primaryDown,
+    options, scopes, positions, commits, counters, causal, tablesOf: (s) => (s.table === undefined ? [] : [s.table]),
+    primaryDown: () => health.primaryDown, primaryBusy: () => health.primaryBusy,
   });
   const lag = new LagPolicy(options, positions, counters, causal, () => health.primaryDown);
   // A write commits (no I/O), then, as the background read would, the shared reader reads the

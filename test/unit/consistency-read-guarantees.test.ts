@@ -38,7 +38,8 @@ function setup(raw: Record<string, unknown> = {}) {
   const counters = new ConsistencyCounters();
   const positions = new ReplicaPositions(() => primary, [r1, r2], probes, { pollIntervalMs: 1000, pollTimeoutMs: 200, clock });
   const causal = new WeakSet<Statement>();
-  const sticky = new StickyPolicy({ options, scopes, positions, commits, counters, causal, tablesOf: () => [], primaryDown: () => false });
+  const busy = { primary: false };
+  const sticky = new StickyPolicy({ options, scopes, positions, commits, counters, causal, tablesOf: () => [], primaryDown: () => false, primaryBusy: () => busy.primary });
   const staleness = new StalenessPolicy(positions, counters, clock, causal);
   const tracker = new WriteTracker(options, scopes, commits, () => true);
   const commit = () => tracker.afterWrite({ node: primary, tables: ['t'], broad: false, inTransaction: false, statements: [], query: async () => ({ rows: [] }), commitPosition: () => Promise.reject(new Error('not per write')) });
@@ -47,7 +48,7 @@ function setup(raw: Record<string, unknown> = {}) {
     readings.set(r2, { replayLsn: r2At, replayAgeMs: r2AgeMs });
     await positions.pollAll();
   };
-  return { clock, options, scopes, counters, positions, sticky, staleness, commit, shared, probes, poll, commits };
+  return { clock, options, scopes, counters, positions, sticky, staleness, commit, shared, probes, poll, commits, busy };
 }
 
 function read(extra: Partial<Statement> = {}): Statement {
@@ -103,6 +104,31 @@ describe('consistency: a write whose position is pending', () => {
     await t.poll(0x2000n, 0x1000n);
     expect(await verdict(t.sticky)).to.deep.equal(['r1']);
     expect(t.shared.sent).to.equal(2);
+  });
+
+  it('with the default maxWaitMs, a read that would queue for a busy primary waits for the position and a caught-up replica instead', async () => {
+    const t = setup();
+    await t.poll(0x1000n, 0x1000n);
+    t.commit();
+    t.busy.primary = true; // every primary connection of the instance is in use
+    expect(await verdict(t.sticky)).to.equal(undefined); // both replicas replayed 0/1000
+    expect(t.shared.sent).to.equal(1);
+    expect({ busy: t.counters.busyPrimaryWaits, pending: t.counters.pendingPrimaryReads }).to.deep.equal({ busy: 1, pending: 0 });
+    // A free primary connection again: the next young write's reads go to the primary at once.
+    t.busy.primary = false;
+    t.commit();
+    expect(await verdict(t.sticky)).to.equal("read-your-writes: the write's WAL position is being read");
+    expect(t.shared.sent).to.equal(1);
+  });
+
+  it('an explicit maxWaitMs: 0 never waits, busy primary or not', async () => {
+    const t = setup({ sticky: { maxWaitMs: 0 } });
+    await t.poll(0x1000n, 0x1000n);
+    t.commit();
+    t.busy.primary = true;
+    expect(await verdict(t.sticky)).to.equal("read-your-writes: the write's WAL position is being read");
+    expect(t.shared.sent).to.equal(0);
+    expect(t.counters.busyPrimaryWaits).to.equal(0);
   });
 
   it('a token minted while the position is pending never waits; the scope that applies it asks its own primary position', async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import knex from 'knex';
 import { builderSource } from '../../lib/knex/builder-source';
 import { ClientPG, Migrator, Seeder, TransactionPG, type BuilderInternals, type KnexClient, type PooledConnection } from '../../lib/knex/knex-internals';
-import { acquireFromPool, connectionId, poolCounts, releaseToPool, swapPool } from '../../lib/knex/node-pool';
+import { acquireFromPool, connectionId, poolCounts, poolFull, releaseToPool, swapPool } from '../../lib/knex/node-pool';
 
 // The pool, transaction and builder internals lib/knex/ relies on (knex 3.x): each fails when knex moves it.
 describe('knex pool, transaction and builder seams', () => {
@@ -21,9 +21,15 @@ describe('knex pool, transaction and builder seams', () => {
     const a = await acquireFromPool(client);
     expect(connectionId(a)).to.match(/^__knexUid\d+$/);
     expect(poolCounts(client)).to.deep.include({ used: 1, free: 0 });
+    expect(poolFull(client)).to.equal(false); // max 2: one more may be opened
+    const b = await acquireFromPool(client);
+    expect(poolFull(client)).to.equal(true); // tarn's max, read as a property
+    await releaseToPool(client, b);
+    expect(poolFull(client)).to.equal(false);
     await releaseToPool(client, a);
-    expect(poolCounts(client)).to.deep.include({ used: 0, free: 1 });
+    expect(poolCounts(client)).to.deep.include({ used: 0, free: 2 });
     await client.destroy();
+    expect(poolFull(client)).to.equal(false);
     expect(client.pool).to.equal(undefined);
     expect(poolCounts(client)).to.deep.equal({ used: 0, free: 0, pendingAcquires: 0, pendingCreates: 0 });
   });
