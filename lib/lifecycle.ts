@@ -1,9 +1,9 @@
-import createDebug from 'debug';
+import { debugLogger } from './debug-log';
 import type { BackgroundLinks } from './background/background-links';
 import { SplitKnexError } from './errors';
 import type { BackgroundTask } from './subsystem';
 
-const debug = createDebug('split-knex:lifecycle');
+const debug = debugLogger('split-knex:lifecycle');
 
 /**
  * `created`: built, nothing connected, no user function called. `running`: background work

@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from './debug-log';
 import type { EventEmitter } from 'events';
 import type { PooledConnection } from './knex/knex-internals';
 import { statementIsTxControl } from './knex/pg-errors';
@@ -11,7 +11,7 @@ import type { StatementClass } from './route/statement-classifier';
 import type { Answer, CommittedWrite, FailedAttempt, ReadRequest, RetryPolicy, StatementSource, Subsystem } from './subsystem';
 import type { TransactionWrites } from './route/transaction-writes';
 
-const debug = createDebug('split-knex:route');
+const debug = debugLogger('split-knex:route');
 
 /** The payload of the `route` event. */
 export interface RouteEvent {

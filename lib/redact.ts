@@ -118,3 +118,25 @@ export function redact(value: unknown): unknown {
   if (value instanceof Error) return redactError(value);
   return redactConnection(value);
 }
+
+/** The part of knex's logger split-knex writes to. */
+export interface MessageLogger {
+  warn(message: string): void;
+  debug(message: unknown): void;
+}
+
+/**
+ * knex's logger of the instance, with credentials hidden in every message split-knex writes
+ * to it (a warning may quote an error from a driver or a connection provider). The user's
+ * `log` functions still receive every message, through knex's logger.
+ *
+ * @example
+ * const logger = redactingLogger(client.logger);
+ * logger.warn('cannot reach postgres://app:S3cret@db/app') // the log sees postgres://app:***@db/app
+ */
+export function redactingLogger(logger: MessageLogger): MessageLogger {
+  return {
+    warn: (message) => logger.warn(redactText(message)),
+    debug: (message) => logger.debug(typeof message === 'string' ? redactText(message) : redact(message)),
+  };
+}

@@ -25,6 +25,7 @@ import { createSelector } from './route/replica-selector';
 import { RequestScope } from './route/request-scope';
 import { Router } from './route/router';
 import { statementClassifier } from './route/statement-classifier';
+import { redactingLogger } from './redact';
 import { collectStats, type SplitKnexStats } from './stats';
 import type { Subsystem, SubsystemContext } from './subsystem';
 import { SUBSYSTEMS } from './subsystems';
@@ -115,6 +116,8 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     searchPath: n.knexConfig.searchPath,
   });
   let pipeline: Pipeline | undefined;
+  // Every message split-knex writes to knex's logger, credentials hidden.
+  const logger = redactingLogger(facadeClient.logger as SubsystemContext['logger']);
   const ctx: SubsystemContext = {
     config: n, nodes, primary, replicas, router, classifier, scope, links,
     clock: n.clock,
@@ -122,7 +125,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
     events: db,
     instance: db,
     emit: (event, payload) => (pipeline === undefined ? db.emit(event, payload) : pipeline.emit(event, payload)),
-    logger: facadeClient.logger as SubsystemContext['logger'],
+    logger,
   };
   subsystems = Object.freeze(SUBSYSTEMS.map((make) => make(ctx)));
   router.compose(
@@ -149,7 +152,7 @@ export function splitKnex<TRecord extends {} = any, TResult = any[]>(config: Spl
       misrouteRetry(router, n.routing.retryMisroutes, (...a) => pipeline!.noteMisroute(...a)),
       tempRelationRetry({ router, enabled: !n.catalog.enabled, note: (e) => pipeline!.emit('read-retry', e) }),
     ],
-    logger: facadeClient.logger,
+    logger,
   });
   (facadeClient as unknown as { [PIPELINE]: Pipeline })[PIPELINE] = pipeline;
   forgotten.attach(pipeline);

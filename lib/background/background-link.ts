@@ -1,8 +1,8 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { SplitKnexError } from '../errors';
 import type { ConnectionSettings } from '../health/node-connection';
 
-const debug = createDebug('split-knex:background');
+const debug = debugLogger('split-knex:background');
 
 /** A query result as background work reads it. */
 export interface QueryRows {

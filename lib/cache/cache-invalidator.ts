@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../background/background-link';
 import type { ClassifyOptions } from '../classify';
@@ -15,7 +15,7 @@ import type { RelationCatalog } from './relation-catalog';
 import type { CacheEvent } from './result-cache';
 import { widerEffect, writeEffect, type WriteEffect } from './write-effect';
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 // Position (see REACHABLE_INSERT_POSITION) and notification in one round trip; the
 // payload's two halves go around the position.

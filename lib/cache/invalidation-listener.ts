@@ -1,8 +1,8 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { parseWalPosition } from '../wal-position';
 import { REACHABLE_INSERT_POSITION } from './lsn';
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 /** The part of a `pg.Client` the listener uses. */
 interface ListenClient {

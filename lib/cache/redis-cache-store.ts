@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import * as v8 from 'v8';
 import type { CachedResult, CacheStore, StoreLookup, TagMarks } from './cache-store';
 import { toPortable } from './copy-result';
@@ -23,7 +23,7 @@ export interface RedisCacheStoreOptions {
   prefix?: string;
 }
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 // Entries carry the generations they were stored under; a get compares them with the
 // current ones, so an invalidation is O(tags) and stale entries simply expire.

@@ -1,11 +1,11 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import type { Queryable } from '../background/background-link';
 import { loadRelationGraph } from './load-relation-graph';
 import { parseWalPosition } from '../wal-position';
 import { REACHABLE_INSERT_POSITION } from './lsn';
 import type { RelationGraph } from './relation-graph';
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 /** Options of a {@link RelationCatalog}. */
 export interface RelationCatalogOptions {

@@ -1,10 +1,10 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import type { Queryable } from '../background/background-link';
 import type { Node } from '../route/node';
 import { parseWalPosition } from '../wal-position';
 import { REPLAYED_POSITION } from './lsn';
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 const REPLAY_SQL = `select (${REPLAYED_POSITION})::text as lsn`;
 

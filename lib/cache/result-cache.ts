@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { LRUCache } from 'lru-cache';
 import type { FunctionCatalog } from '../classify';
 import type { EventEmitter } from 'events';
@@ -16,7 +16,7 @@ import type { RelationCatalog } from './relation-catalog';
 import type { RelationGraph } from './relation-graph';
 import type { ReplayTracker } from './replay-tracker';
 
-const debug = createDebug('split-knex:cache');
+const debug = debugLogger('split-knex:cache');
 
 /**
  * The payload of the `cache` event (emitted on the db only when someone listens): what

@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { redactText } from '../redact';
 import type { Queryable } from '../background/background-link';
 import type { ClassifyOptions } from '../classify';
@@ -11,7 +11,7 @@ import { CatalogRefresher, realTimers, type CatalogTimers } from './catalog-refr
 import { CatalogSnapshot } from './catalog-snapshot';
 import { LiveCatalog, type CatalogRouteCounts } from './live-catalog';
 
-const debug = createDebug('split-knex:catalog');
+const debug = debugLogger('split-knex:catalog');
 
 // The first load waits for the instance's first statement to complete (so it never
 // competes with it for CPU or connections), or this long when none completes sooner.

@@ -1,11 +1,11 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { LRUCache } from 'lru-cache';
 import { analyzeSql } from './analyze-sql';
 import { FunctionNameSet } from './function-name-set';
 import { resolveClassification } from './resolve-classification';
 import type { ClassifyOptions, FunctionCatalog, SqlClassification } from './sql-classification';
 
-const debug = createDebug('split-knex:classify');
+const debug = debugLogger('split-knex:classify');
 
 // Texts longer than this are classified every time: memoizing a thousand
 // megabyte-long batch INSERTs would hold a gigabyte for nothing.

@@ -1,10 +1,11 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
+import { redactError } from '../redact';
 import { performance } from 'perf_hooks';
 import type { BackgroundLinks } from '../background/background-links';
 import { REACHABLE_INSERT_POSITION } from '../route/commit-position';
 import type { Node } from '../route/node';
 
-const debugSticky = createDebug('split-knex:sticky');
+const debugSticky = debugLogger('split-knex:sticky');
 
 /** Readings kept to answer "the first read that started after commit N" (older ones fall back to a later reading: stricter, never looser). */
 const KEPT_READINGS = 32;
@@ -122,11 +123,12 @@ export class CommitPositions {
         this.failures++;
         const first = this.lastError === undefined;
         const code = (err as { code?: unknown } | null)?.code;
-        const message = err instanceof Error ? err.message : String(err);
+        const message = redactError(err);
         this.lastError = typeof code === 'string' ? `${code}: ${message}` : message;
         debugSticky('shared WAL position read failed: %s', this.lastError);
-        // Said once per outage: every read after a write asks again while it lasts.
-        if (first) this.onFailure(err);
+        // Said once per outage: every read after a write asks again while it lasts. A read
+        // that destroy() cut short is no outage: nothing to say.
+        if (first && code !== 'ESPLIT_DESTROYED') this.onFailure(err);
       },
     ).finally(() => {
       this.readMs += performance.now() - began;

@@ -1,11 +1,12 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
+import { redactError } from '../redact';
 import type { Node } from '../route/node';
 import type { BackgroundTask as Lifecycle } from '../subsystem';
 import type { ConsistencyClock } from './consistency-config';
 import type { PositionProbes, ReplicaReading } from './position-probe';
 import { formatLsn } from '../wal-position';
 
-const debugLag = createDebug('split-knex:lag');
+const debugLag = debugLogger('split-knex:lag');
 
 /** Primary positions kept to bound time lag by position (see {@link ReplicaPositions.lag}). */
 const HISTORY = 256;
@@ -362,6 +363,7 @@ function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
+// What stats() and debug lines show of a failed poll: a provider's error may quote its credentials.
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redactError(err);
 }

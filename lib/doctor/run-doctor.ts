@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import type { RouteEvent } from '../pipeline';
 import type { Node } from '../route/node';
 
@@ -18,7 +18,7 @@ import { identityOf, IDENTITY_SQL, probeNode, type NodeProbeInput } from './prob
 import { errorLine, pgSettingsOf } from './raw-connection';
 import { redactReport, secretsOf } from './redact-report';
 
-const debug = createDebug('split-knex:doctor');
+const debug = debugLogger('split-knex:doctor');
 /** knex's default pool bound for PostgreSQL. */
 const KNEX_DEFAULT_POOL_MAX = 10;
 

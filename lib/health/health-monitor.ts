@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { SplitKnexError } from '../errors';
 import type { Node, NodeRole } from '../route/node';
 import type { Router } from '../route/router';
@@ -12,7 +12,7 @@ import type { FailoverEvent, NodeDownEvent, NodeUpEvent, NotAStandbyEvent, RoleC
 import { isWritable, type HealthProbe, type ProbeResult } from './health-probe';
 import { NodeHealth, type FailureSource } from './node-health';
 
-const debug = createDebug('split-knex:health');
+const debug = debugLogger('split-knex:health');
 
 /** Options of {@link HealthMonitor}. */
 export interface HealthMonitorOptions {

@@ -1,10 +1,10 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import type { NormalizedClock } from '../clock';
 import { SplitKnexError } from '../errors';
 import type { Node } from '../route/node';
 import type { PlannedStop } from '../topology/topology-source';
 
-const debug = createDebug('split-knex:health');
+const debug = debugLogger('split-knex:health');
 
 /**
  * How long before a planned stop's time writes start to wait, in ms. Writes sent before it

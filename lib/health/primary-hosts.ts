@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { SplitKnexError } from '../errors';
 import { describeError } from './connection-error';
 import { isWritable, type HealthProbe, type ProbeResult } from './health-probe';
@@ -6,7 +6,7 @@ import { hostLabel, resolveConnection, withConnectTimeout, type ConnectionSettin
 import { BackgroundLink } from '../background/background-link';
 import { LinkProbe } from './link-probe';
 
-const debug = createDebug('split-knex:health');
+const debug = debugLogger('split-knex:health');
 
 /** One host of a primary listed with several hosts. */
 interface Host {

@@ -1,9 +1,9 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { SplitKnexError } from '../errors';
 import { openTransactionIn, trackTransactionsOf } from './open-transactions';
 import type { StatementClassifier } from './router';
 
-const debugRoute = createDebug('split-knex:route');
+const debugRoute = debugLogger('split-knex:route');
 
 /** Options of {@link forgottenTransactingGuard}. */
 export interface ForgottenTransactingOptions {

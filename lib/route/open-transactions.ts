@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'async_hooks';
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 
-const debugRoute = createDebug('split-knex:route');
+const debugRoute = debugLogger('split-knex:route');
 
 // One transaction opened in an async context (and what was open around it).
 interface Frame {

@@ -1,9 +1,9 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { redactText } from '../redact';
 import type { FailedAttempt } from '../subsystem';
 import type { RouteDecision, Router } from './router';
 
-const debugRoute = createDebug('split-knex:route');
+const debugRoute = debugLogger('split-knex:route');
 
 /** Why a read that failed on a replica ran again on the primary. */
 export type ReadRetryCause = 'temp-relation' | 'schema-lag';

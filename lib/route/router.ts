@@ -1,11 +1,11 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
 import { SplitKnexError } from '../errors';
 import type { SqlClassification } from '../classify';
 import type { Node, NodeInfo } from './node';
 import type { ReplicaSelector } from './replica-selector';
 import type { Statement } from './statement';
 
-const debugRoute = createDebug('split-knex:route');
+const debugRoute = debugLogger('split-knex:route');
 
 /** Whether a statement only reads or may write (or change session/server state). */
 export type Access = 'read' | 'write';

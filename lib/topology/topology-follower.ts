@@ -1,11 +1,12 @@
-import createDebug from 'debug';
+import { debugLogger } from '../debug-log';
+import { redactError } from '../redact';
 import type { NormalizedClock } from '../clock';
 import type { Node } from '../route/node';
 import type { NodeSet } from '../route/node-set';
 import type { BackgroundTask } from '../subsystem';
 import type { PlannedStop, TopologyMember, TopologySource } from './topology-source';
 
-const debug = createDebug('split-knex:health');
+const debug = debugLogger('split-knex:health');
 
 /** Member states that mean "a server that answers": Patroni's and pg_stat_replication's words. */
 const SERVING = new Set(['running', 'streaming']);
@@ -123,7 +124,7 @@ export class TopologyFollower implements BackgroundTask {
       this.lastError = undefined;
     } catch (err) {
       this.counters.failures++;
-      this.lastError = err instanceof Error ? err.message : String(err);
+      this.lastError = redactError(err);
       debug('%s topology read failed: %s', this.options.source.kind, this.lastError);
       this.announceStops([], []);
       return;

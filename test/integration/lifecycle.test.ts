@@ -127,6 +127,21 @@ describe('lifecycle: created → running → destroyed → initialize()', () => 
     await db.primary.raw('select 1');
   });
 
+  it('destroy() right after writes says nothing: background work it cuts short is not a failure to warn about', async () => {
+    const cluster = getTestCluster();
+    await cluster.query('primary', 'create table if not exists lc_writes (id serial primary key, v int)');
+    const said: string[] = [];
+    const log = { warn: (m: string) => said.push(`warn: ${m}`), error: (m: string) => said.push(`error: ${m}`), deprecate() {}, debug() {} };
+    for (let i = 0; i < 20; i++) {
+      const db = splitKnex(splitConfigFor(cluster, { log, cache: { max: 100, ttlMs: 60_000 } }));
+      await db('lc_writes').insert({ v: i });
+      // The write's shared position read is due 20 ms later, or on its way: destroy cuts it.
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, i));
+      await db.destroy();
+    }
+    expect(said).to.deep.equal([]);
+  });
+
   it('20 processes that call destroy() 0–10 ms after splitKnex() (half of them after starting work) all exit on their own', async function () {
     this.timeout(240_000);
     const cluster = getTestCluster();

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { redact, redactConnection, redactError, redactText } from '../../lib/redact';
+import createDebug from 'debug';
+import { debugLogger } from '../../lib/debug-log';
+import { redact, redactConnection, redactError, redactingLogger, redactText } from '../../lib/redact';
 import { configError as makeConfigError, SplitKnexError } from '../../lib/errors';
 import { normalizeConfig, type SplitKnexConfig } from '../../lib/config';
 import { connectionLabel } from '../../lib/route/connection-label';
@@ -109,6 +111,33 @@ describe('redact', () => {
 
 describe('redaction at the output points', () => {
   const base = { client: 'pg', connection: 'postgres://app@p:5432/app' };
+
+  it('debug lines: every argument, formatted, goes through the redaction to the log debug.log is at the time', () => {
+    const lines: string[] = [];
+    const log = createDebug.log;
+    const enabled = createDebug.disable();
+    createDebug.log = (...args: unknown[]) => { lines.push(args.join(' ')); };
+    try {
+      createDebug.enable('split-knex:test-redact');
+      const debug = debugLogger('split-knex:test-redact');
+      debug('poll failed: %s', 'cannot renew postgres://app:S3cret@db/app');
+      debug('as an object: %o', { connectionString: 'postgres://app:S3cret@db/app' }, 'extra password=S3cret');
+    } finally {
+      createDebug.log = log;
+      createDebug.disable();
+      if (enabled !== '') createDebug.enable(enabled);
+    }
+    expect(lines).to.have.length(2);
+    expect(lines.join('\n')).to.include('postgres://app:***@db/app').and.not.include('S3cret');
+  });
+
+  it("knex's logger: every message split-knex writes is redacted before the user's log sees it", () => {
+    const seen: unknown[] = [];
+    const logger = redactingLogger({ warn: (m) => seen.push(m), debug: (m) => seen.push(m) });
+    logger.warn('cannot read the position: password=S3cret refused');
+    logger.debug({ connection: { password: 'S3cret', host: 'db' } });
+    expect(seen).to.deep.equal(['cannot read the position: password=*** refused', { connection: { password: '***', host: 'db' } }]);
+  });
 
   function assertHidden(err: SplitKnexError, pw: string): void {
     expect(err.message).to.not.include(pw);
