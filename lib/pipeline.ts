@@ -5,6 +5,7 @@ import { statementIsTxControl } from './knex/pg-errors';
 import type { InstanceLifecycle } from './lifecycle';
 import { readCommitPosition } from './route/commit-position';
 import type { BoundTarget, Node } from './route/node';
+import { redactText, sqlShown } from './redact';
 import type { RouteDecision, Router } from './route/router';
 import type { Statement } from './route/statement';
 import type { StatementClass } from './route/statement-classifier';
@@ -304,7 +305,7 @@ export class Pipeline {
   /** Counts and announces a statement a replica refused as read-only. */
   noteMisroute(node: Node, sql: string, err: { code?: string; message?: string }, retried: boolean): void {
     this.misroutes++;
-    this.emit('misroute', { node: node.name, sql, code: err.code ?? '', message: err.message ?? '', retried } satisfies MisrouteEvent);
+    this.emit('misroute', { node: node.name, sql: sqlShown(sql), code: err.code ?? '', message: redactText(err.message ?? ''), retried } satisfies MisrouteEvent);
   }
 
   private noteNodeError(node: Node, err: unknown, phase: 'acquire' | 'query'): void {
@@ -321,7 +322,7 @@ export class Pipeline {
     if (this.events.listenerCount('route') === 0) return;
     this.emit('route', {
       node: decision.node.name, role: decision.node.role, access: decision.access, reason: decision.reason,
-      sql: statement.sql, method: statement.method, tables: decision.tables, inTransaction,
+      sql: sqlShown(statement.sql), method: statement.method, tables: decision.tables, inTransaction,
     } satisfies RouteEvent);
   }
 

@@ -140,3 +140,19 @@ export function redactingLogger(logger: MessageLogger): MessageLogger {
     debug: (message) => logger.debug(typeof message === 'string' ? redactText(message) : redact(message)),
   };
 }
+
+// Every credential shape redactText hides has one of these in it (a URL's userinfo has `@`).
+const MAY_HOLD_SECRET = /pass|pwd|secret|@/i;
+
+/**
+ * A statement's SQL as events show it: as written, or through {@link redactText} when it may
+ * hold a credential (`CREATE ROLE app PASSWORD '…'`, a `dblink` connection string). The
+ * common statement costs one short regular-expression test.
+ *
+ * @example
+ * sqlShown("alter role app password 'S3cret'") // "alter role app password '***'"
+ * sqlShown('select * from "users" where "id" = ?') // unchanged
+ */
+export function sqlShown(sql: string): string {
+  return MAY_HOLD_SECRET.test(sql) ? redactText(sql) : sql;
+}

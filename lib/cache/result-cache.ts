@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { FunctionCatalog } from '../classify';
 import type { EventEmitter } from 'events';
 import type { ClassifyOptions } from '../classify';
+import { sqlShown } from '../redact';
 import type { Node } from '../route/node';
 import type { Statement } from '../route/statement';
 import type { Answer, ReadRequest, StatementSource } from '../subsystem';
@@ -142,11 +143,11 @@ export class ResultCache {
   private ticket(found: StoreLookup, ctx: ReadContext): Answer {
     if (found.entry !== undefined) {
       this.counters.hits++;
-      this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
+      this.emit({ outcome: 'hit', sql: sqlShown(ctx.sql), tags: ctx.tags });
       return { hit: true, value: found.entry.value };
     }
     this.counters.misses++;
-    this.emit({ outcome: 'miss', sql: ctx.sql, tags: ctx.tags });
+    this.emit({ outcome: 'miss', sql: sqlShown(ctx.sql), tags: ctx.tags });
     const marks = found.marks;
     // Asked now, before the read runs: a replica known to have replayed the last invalidation
     // of these tables cannot answer with rows older than it.
@@ -232,7 +233,7 @@ export class ResultCache {
 
   private skip(reason: string, sql: string): undefined {
     this.counters.skipped++;
-    this.emit({ outcome: 'skip', reason, sql, tags: [] });
+    this.emit({ outcome: 'skip', reason, sql: sqlShown(sql), tags: [] });
     return undefined;
   }
 

@@ -1,5 +1,5 @@
 import { debugLogger } from '../debug-log';
-import { redactText } from '../redact';
+import { redactText, sqlShown } from '../redact';
 import type { FailedAttempt } from '../subsystem';
 import type { RouteDecision, Router } from './router';
 
@@ -64,7 +64,7 @@ export function retryOnPrimary(
     node: f.node.name, retriedOn: node.name, cause,
     code: typeof err.code === 'string' ? err.code : '',
     message: redactText(typeof err.message === 'string' ? err.message : String(f.err)),
-    sql: f.statement.sql,
+    sql: sqlShown(f.statement.sql),
     ...positions,
   };
   if (debugRoute.enabled) debugRoute('%s retry: %s -> %s (%s): %s', cause, f.node.name, node.name, why, f.statement.sql.replace(/%/g, '%%').slice(0, 200));

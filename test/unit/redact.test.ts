@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { inspect } from 'node:util';
 import createDebug from 'debug';
 import { debugLogger } from '../../lib/debug-log';
-import { redact, redactConnection, redactError, redactingLogger, redactText } from '../../lib/redact';
+import { redact, redactConnection, redactError, redactingLogger, redactText, sqlShown } from '../../lib/redact';
 import { configError as makeConfigError, SplitKnexError } from '../../lib/errors';
 import { normalizeConfig, type SplitKnexConfig } from '../../lib/config';
 import { connectionLabel } from '../../lib/route/connection-label';
@@ -129,6 +129,14 @@ describe('redaction at the output points', () => {
     }
     expect(lines).to.have.length(2);
     expect(lines.join('\n')).to.include('postgres://app:***@db/app').and.not.include('S3cret');
+  });
+
+  it('SQL in events: a statement that may hold a credential is redacted, any other is shown as written', () => {
+    expect(sqlShown("alter role app with encrypted password 'S3cret'")).to.equal("alter role app with encrypted password '***'");
+    expect(sqlShown("select dblink_connect('host=db user=app password=S3cret')")).to.not.include('S3cret');
+    expect(sqlShown("select * from dblink('postgres://app:S3cret@db/app', 'select 1')")).to.not.include('S3cret');
+    const plain = 'select * from "users" where "id" = ? and "email" = ?';
+    expect(sqlShown(plain)).to.equal(plain);
   });
 
   it("knex's logger: every message split-knex writes is redacted before the user's log sees it", () => {
