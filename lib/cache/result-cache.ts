@@ -143,11 +143,11 @@ export class ResultCache {
   private ticket(found: StoreLookup, ctx: ReadContext): Answer {
     if (found.entry !== undefined) {
       this.counters.hits++;
-      this.emit({ outcome: 'hit', sql: sqlShown(ctx.sql), tags: ctx.tags });
+      this.emit({ outcome: 'hit', sql: ctx.sql, tags: ctx.tags });
       return { hit: true, value: found.entry.value };
     }
     this.counters.misses++;
-    this.emit({ outcome: 'miss', sql: sqlShown(ctx.sql), tags: ctx.tags });
+    this.emit({ outcome: 'miss', sql: ctx.sql, tags: ctx.tags });
     const marks = found.marks;
     // Asked now, before the read runs: a replica known to have replayed the last invalidation
     // of these tables cannot answer with rows older than it.
@@ -233,7 +233,7 @@ export class ResultCache {
 
   private skip(reason: string, sql: string): undefined {
     this.counters.skipped++;
-    this.emit({ outcome: 'skip', reason, sql: sqlShown(sql), tags: [] });
+    this.emit({ outcome: 'skip', reason, sql, tags: [] });
     return undefined;
   }
 
@@ -242,10 +242,11 @@ export class ResultCache {
     debug('cache store failed: %s', (err as Error)?.message ?? err);
   }
 
-  /** Emits a `cache` event on the db when someone listens. */
+  /** Emits a `cache` event on the db when someone listens (its SQL shown without credentials). */
   emit(event: CacheEvent): void {
     const emitter = this.instance.events;
-    if (emitter.listenerCount('cache') > 0) emitter.emit('cache', event);
+    if (emitter.listenerCount('cache') === 0) return;
+    emitter.emit('cache', event.sql === undefined ? event : { ...event, sql: sqlShown(event.sql) });
   }
 }
 

@@ -153,12 +153,14 @@ export function normalizeConsistencyConfig(raw: Readonly<Record<string, unknown>
   if (sticky.perTable !== undefined && typeof sticky.perTable !== 'boolean') {
     throw configError('sticky.perTable', sticky.perTable, 'must be a boolean');
   }
+  const maxWaitMs = integer('sticky.maxWaitMs', sticky.maxWaitMs, 0);
   const options: ConsistencyOptions = {
     mode,
     windowMs: integer('sticky.windowMs', sticky.windowMs, 0) ?? 2000,
     perTable: sticky.perTable === true,
-    maxWaitMs: integer('sticky.maxWaitMs', sticky.maxWaitMs, 0) ?? 0,
-    busyWaitMs: integer('sticky.maxWaitMs', sticky.maxWaitMs, 0) ?? BUSY_PRIMARY_WAIT_MS,
+    // Unset: no wait while the primary has a free connection, a short one while it has none.
+    maxWaitMs: maxWaitMs ?? 0,
+    busyWaitMs: maxWaitMs ?? BUSY_PRIMARY_WAIT_MS,
     scope,
     lag: {
       maxLagMs: integer('lag.maxLagMs', lag.maxLagMs, 1),

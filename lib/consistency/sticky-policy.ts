@@ -93,7 +93,8 @@ export class StickyPolicy implements ReadPolicy {
   // primary's budget while every primary connection is taken (the read would queue there).
   private waitBudget(): number {
     const { options } = this.deps;
-    if (options.maxWaitMs > 0 || options.busyWaitMs === 0 || !this.deps.primaryBusy()) return options.maxWaitMs;
+    // An explicit maxWaitMs is the same either way: no need to look at the pool.
+    if (options.busyWaitMs === options.maxWaitMs || !this.deps.primaryBusy()) return options.maxWaitMs;
     this.deps.counters.busyPrimaryWaits++;
     return options.busyWaitMs;
   }
