@@ -1,3 +1,4 @@
+import { performance } from 'perf_hooks';
 import { debugLogger } from './debug-log';
 import type { EventEmitter } from 'events';
 import type { PooledConnection } from './knex/knex-internals';
@@ -140,9 +141,11 @@ export class Pipeline {
       ? await this.answer(run, decision) : undefined;
     if (answer?.hit === true) return answer.value;
 
-    // 4. Take a connection on the node and run; on failure ask the retry policies.
+    // 4. Take a connection on the node and run; on failure ask the retry policies. A read's
+    //    time, pool wait included, is recorded on its node (the busy-primary signal).
     for (let attempt = 1; ; attempt++) {
       const node = decision.node;
+      const asked = performance.now();
       let connection: PooledConnection;
       try {
         connection = await node.acquire();
@@ -155,6 +158,10 @@ export class Pipeline {
       node.began(decision.access);
       try {
         const result = await run.execute(connection, decision);
+        if (decision.access === 'read') {
+          const answered = performance.now();
+          node.noteRead(answered - asked, answered);
+        }
         this.noteDone(statement.sql, node, decision.access);
         // 5. Effects of a committed autocommit write, on the connection that committed it,
         //    before the caller resumes: positions, cache invalidation, catalog reload. A

@@ -21,6 +21,11 @@ export interface NodeStats {
   writes: number;
   errors: number;
   inFlight: number;
+  /**
+   * What a read cost here lately, pool wait included: a moving average in ms (two decimals),
+   * null before the first read. The primary's against the replicas' is the busy-primary signal.
+   */
+  readMs: number | null;
   /** The application's pool for this node. */
   pool: PoolCounts;
   lastError: string | undefined;
@@ -136,6 +141,7 @@ function nodeStats(node: Node): NodeStats {
     writes: node.writes,
     errors: node.errors,
     inFlight: node.inFlight,
+    readMs: node.readMs === undefined ? null : Math.round(node.readMs * 100) / 100,
     pool: poolCounts(node.client),
     lastError: node.lastError,
   };

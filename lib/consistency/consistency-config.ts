@@ -45,7 +45,8 @@ export interface StickyConfig {
   /**
    * LSN mode: how long a read that must see its scope's writes may wait for a replica to
    * replay them before it uses the primary. Unset (the default): no wait while the primary
-   * has a free connection in this instance's pool; while every one is busy (a read sent there
+   * is not busy; while it is (every connection of this instance's pool in use, or its reads
+   * taking over twice as long as the fastest replica's and at least 2 ms: a read sent there
    * would queue), up to {@link BUSY_PRIMARY_WAIT_MS}. A number sets the wait either way (0: never).
    */
   maxWaitMs?: number;
@@ -94,7 +95,8 @@ export type ConsistencyClock = Clock;
 
 /**
  * With the default `sticky.maxWaitMs`, how long a read that must see its scope's writes may
- * wait for a replica while every primary connection of the instance is busy: about what a
+ * wait for a replica while the primary is busy (no free connection in the instance's pool, or
+ * reads there much slower than on the replicas): about what a
  * read queued for a connection of a saturated primary waits anyway, and enough for the
  * shared position read and a replica's replay on a busy cluster.
  */
@@ -105,9 +107,9 @@ export interface ConsistencyOptions {
   mode: StickyMode;
   windowMs: number;
   perTable: boolean;
-  /** The wait while the primary has a free connection. */
+  /** The wait while the primary is not busy. */
   maxWaitMs: number;
-  /** The wait while every connection of the primary's pool is busy. */
+  /** The wait while the primary is busy (no free connection, or slow reads). */
   busyWaitMs: number;
   scope: ConsistencyScopeMode;
   lag: {

@@ -18,9 +18,10 @@ export class ConsistencyCounters {
   /** Time those reads spent asking and waiting, in ms. */
   causalWaitMs = 0;
   /**
-   * Reads that had to see their scope's writes while every primary connection of the
-   * instance was busy, given up to 10 ms to find a replica that replayed them instead of
-   * queueing on the primary (default `maxWaitMs` only).
+   * Reads that had to see their scope's writes while the primary was busy (every connection
+   * of the instance's pool in use, or its reads much slower than the replicas'), given up to
+   * 10 ms to find a replica that replayed them instead of queueing on the primary (default
+   * `maxWaitMs` only).
    */
   busyPrimaryWaits = 0;
   /** Replicas skipped because they are behind the position their scope last read at (monotonic reads). */

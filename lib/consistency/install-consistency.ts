@@ -1,4 +1,6 @@
+import { performance } from 'perf_hooks';
 import { configError } from '../errors';
+import { primaryReadsSlower } from '../route/read-times';
 import type { Statement } from '../route/statement';
 import type { SubsystemFactory } from '../subsystem';
 import { normalizeConsistencyConfig } from './consistency-config';
@@ -106,7 +108,9 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
         options, scopes, positions, commits, counters, causal,
         tablesOf: tablesFromClassifier(ctx.classifier, () => ctx.classifyOptions()),
         primaryDown,
-        primaryBusy: () => router.currentWriter.poolFull(),
+        // A read sent there would queue: every connection of the instance's pool is busy, or
+        // its reads take much longer than the replicas' (a saturated server).
+        primaryBusy: () => router.currentWriter.poolFull() || primaryReadsSlower(router.currentWriter, router.replicas, performance.now()),
       }),
       new StalenessPolicy(positions, counters, options.clock, causal),
       new LagPolicy(options, positions, counters, causal, primaryDown, options.lag.minReplicas > 0

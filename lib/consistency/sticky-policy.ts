@@ -39,7 +39,10 @@ export interface StickyPolicyDeps {
   tablesOf: (statement: Statement) => readonly string[];
   /** True while the health checks hold the primary down. */
   primaryDown: () => boolean;
-  /** True while every connection of the instance's primary pool is busy (a read sent there would queue). */
+  /**
+   * True while a read sent to the primary would queue: every connection of the instance's
+   * primary pool is busy, or the primary's reads take much longer than the replicas'.
+   */
   primaryBusy: () => boolean;
 }
 
@@ -50,8 +53,9 @@ export interface StickyPolicyDeps {
  * for monotonic reads the position it last read at) lets the read go only to replicas that
  * replayed it, asking them on demand and waiting up to `maxWaitMs` when one is predicted
  * to catch up within it, else the primary at once. With the default `maxWaitMs`, that budget
- * is 0 while the primary has a free connection and `BUSY_PRIMARY_WAIT_MS` while it has none:
- * a read that would queue for the primary waits for a replica instead.
+ * is 0 while the primary is not busy and `BUSY_PRIMARY_WAIT_MS` while it is (no free
+ * connection, or reads there much slower than on the replicas): a read that would queue for
+ * the primary waits for a replica instead.
  *
  * @example
  * readPolicies: [new StickyPolicy(deps), lagPolicy]
@@ -90,7 +94,7 @@ export class StickyPolicy implements ReadPolicy {
   }
 
   // How long a read may wait for a replica: `maxWaitMs`, or with the default, a busy
-  // primary's budget while every primary connection is taken (the read would queue there).
+  // primary's budget while the primary is busy (the read would queue there).
   private waitBudget(): number {
     const { options } = this.deps;
     // An explicit maxWaitMs is the same either way: no need to look at the pool.

@@ -61,7 +61,7 @@ export function collectMetricFamilies(stats: SplitKnexStats, counters: RouteCoun
       ['bounded_replica', c.boundedReplicaReads], ['bounded_primary', c.boundedPrimaryReads],
     ] as const, ([outcome, v]) => [{ outcome }, v]),
     family('split_knex_causal_waits_total', 'counter', 'Reads that waited for a replica to replay their causal position.', [c.causalWaits], (v) => [{}, v]),
-    family('split_knex_busy_primary_waits_total', 'counter', 'Reads that had to see a write while every primary connection was busy, given a short wait for a replica instead of queueing.', [c.busyPrimaryWaits], (v) => [{}, v]),
+    family('split_knex_busy_primary_waits_total', 'counter', 'Reads that had to see a write while the primary was busy (no free connection, or slow reads), given a short wait for a replica instead of queueing.', [c.busyPrimaryWaits], (v) => [{}, v]),
     family('split_knex_causal_wait_seconds_total', 'counter', 'Time reads spent waiting for a replica to replay their causal position.', [c.causalWaitMs], (v) => [{}, ms(v)]),
     family('split_knex_lag_reads_total', 'counter', 'Reads affected by the lag limits, by outcome.', [
       ['replica_skipped', c.lagSkippedReads], ['primary', c.lagPrimaryReads], ['waited', c.lagWaits], ['refused', c.lagErrors],

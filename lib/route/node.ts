@@ -2,6 +2,9 @@ import { ConnectionResolver } from '../background/connection-resolver';
 import type { KnexClient, PooledConnection } from '../knex/knex-internals';
 import { acquireFromPool, poolFull, releaseToPool } from '../knex/node-pool';
 
+/** Weight of one read in the moving average of a node's read times. */
+const READ_MS_WEIGHT = 0.1;
+
 /** Which role a node plays (its configured role, or the one discovered). */
 export type NodeRole = 'primary' | 'replica';
 /** Health of a node: `down` nodes get no traffic; `suspect` ones still do. */
@@ -57,6 +60,13 @@ export class Node implements NodeInfo {
   reads = 0;
   writes = 0;
   lastError: string | undefined;
+  /**
+   * What a read cost here, from asking this node's pool for a connection to the answer (pool
+   * queueing included): a moving average in ms, undefined before the first read. `readAt`:
+   * when the last one ended, on the `performance.now()` timeline.
+   */
+  readMs: number | undefined;
+  readAt = -Infinity;
 
   constructor(name: string, role: NodeRole, weight: number, client: KnexClient, resolver: ConnectionResolver = new ConnectionResolver(undefined)) {
     this.name = name;
@@ -85,6 +95,12 @@ export class Node implements NodeInfo {
     this.queries++;
     if (access === 'write') this.writes++;
     else this.reads++;
+  }
+
+  /** Records one read's time here (`ms`, from asking the pool to the answer), which ended at `at`. */
+  noteRead(ms: number, at: number): void {
+    this.readMs = this.readMs === undefined ? ms : this.readMs + (ms - this.readMs) * READ_MS_WEIGHT;
+    this.readAt = at;
   }
 
   /** True when every connection of this node's pool is in use: a statement sent now would queue. */

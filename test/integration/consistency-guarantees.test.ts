@@ -73,6 +73,40 @@ describe('consistency: weights, monotonic reads, staleness bounds and explicit p
     console.log(`[figures] busy primary: 3 reads right after a write, ${c.busyPrimaryWaits} given the busy-primary wait, ${c.causalWaits} asked replicas, ${c.causalReplicaReads} on a caught-up replica`);
   });
 
+  it('a read that must see a write while the primary answers reads far slower than the replicas goes to a replica that replayed it (default maxWaitMs)', async () => {
+    // A saturated primary, made real: reads of this view sleep 30 ms on the primary and not
+    // on a standby.
+    await cluster().query('primary', `create or replace view cg_slow as
+      select c.id, c.v from cg_items c, (select pg_sleep(case when pg_is_in_recovery() then 0 else 0.03 end)) s`);
+    await cluster().waitForReplication(30_000, cluster().replicas.map((r) => r.name));
+    try {
+      const db = makeDb({ lag: { pollIntervalMs: 50 } });
+      await db.ready();
+      const replicas = cluster().replicas.map((r) => r.name);
+      const slowRead = async (id: number) => {
+        const { rows } = await db.raw(`select ${WHERE_AM_I}, exists(select 1 from cg_slow where id = ?) as found`, [id]);
+        return { node: nodeByPort(rows[0].port as number), found: rows[0].found as boolean };
+      };
+      const seen: string[] = [];
+      for (let i = 0; i < 40 && seen.filter((n) => replicas.includes(n)).length < 3; i++) {
+        // A request of its own scope reads on a replica (fast); then the instance-wide scope
+        // writes and reads its row at once. Before: that read went to the primary every time
+        // (its write was young and the primary had free connections), 30 ms each.
+        const other = await db.runInContext(() => slowRead(1));
+        expect(replicas).to.include(other.node);
+        const read = await slowRead(await insertRow(db, i));
+        expect(read.found, `read ${i} on ${read.node} missed its write`).to.equal(true);
+        seen.push(read.node);
+      }
+      const c = db.stats().consistency as ConsistencyStats;
+      console.log(`[figures] slow primary: reads right after a write went to ${JSON.stringify(seen)}; ${c.busyPrimaryWaits} given the busy-primary wait`);
+      expect(seen.filter((n) => replicas.includes(n)).length).to.equal(3);
+      expect(c.busyPrimaryWaits).to.be.at.least(3);
+    } finally {
+      await cluster().query('primary', 'drop view cg_slow');
+    }
+  });
+
   it('monotonic reads: once a scope read from the caught-up replica, it never reads from one behind it', async () => {
     const [fresh, behind] = cluster().replicas;
     await cluster().setApplyDelay(behind!.name, 2000);
