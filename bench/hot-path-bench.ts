@@ -5,6 +5,9 @@ import { spawnWorker, type WorkerHandle, type WorkerInit } from './worker-handle
 
 export type { HotPathStep } from './hot-path-steps';
 
+/** Untimed rounds per process before the timed ones. */
+const WARMUP_ROUNDS = 3;
+
 /** What the hot-path section found. */
 export interface HotPathResult {
   /** CPU per point SELECT with the pools' driver stubbed out (no I/O), µs: the JavaScript cost alone. */
@@ -49,7 +52,10 @@ export async function benchHotPath(cluster: Cluster, options: { rounds: number; 
   try {
     for (const n of names) workers.set(n, await spawnWorker(inits[n]!));
     const runs = new Map<string, number[]>(names.map((n) => [n, []]));
-    for (const n of names) await workers.get(n)!.call({ cmd: 'loop', iterations: options.iterations });
+    // Warm-up until the JIT has settled: one round of a few thousand statements left
+    // split-knex's figure at two to three times its steady state (the larger body of code
+    // takes longer to optimize), which read as per-statement cost.
+    for (let w = 0; w < WARMUP_ROUNDS; w++) for (const n of names) await workers.get(n)!.call({ cmd: 'loop', iterations: options.iterations });
     for (let r = 0; r < options.rounds; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const n of order) runs.get(n)!.push(await workers.get(n)!.call<number>({ cmd: 'loop', iterations: options.iterations }));

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
 
     const overhead = wants('overhead') ? await section('overhead', failures, () => benchOverhead(cluster, { ...OVERHEAD, log })) : undefined;
     if (overhead !== undefined) run.overhead = { ...overhead, options: OVERHEAD };
-    const hot = !wants('hot-path') ? undefined : await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 3000 }));
+    const hot = !wants('hot-path') ? undefined : await section('hot path', failures, () => benchHotPath(cluster, { rounds: QUICK ? 3 : 7, iterations: QUICK ? 1000 : 10_000 }));
     if (hot !== undefined) {
       run.hotPath = hot;
       log(`hot path: knex ${hot.knexUs.toFixed(1)} µs, split-knex ${hot.splitUs.toFixed(1)} µs, 2 replicas ${hot.splitTwoUs?.toFixed(1)} µs, 2 with weight 0 ${hot.splitTwoWeight0Us?.toFixed(1)} µs per statement (driver stubbed)`);
