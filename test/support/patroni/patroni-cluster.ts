@@ -158,6 +158,27 @@ export class PatroniCluster {
     return leader as PatroniMember;
   }
 
+  /**
+   * Turns Patroni's `synchronous_mode` on or off (`PATCH /config`) and resolves once it holds:
+   * on, one replica is the synchronous standby in Patroni's view and in the leader's
+   * `pg_stat_replication`, so every commit the leader acknowledges is on it, and a failover
+   * promotes only it; off, none is. With asynchronous replication (the default) a SIGKILLed
+   * leader's last acknowledged commits may never reach the member promoted in its place.
+   */
+  async setSynchronousMode(on: boolean): Promise<void> {
+    const leader = await this.waitForStreaming();
+    const res = await postJson(`${leader.apiUrl}/config`, { synchronous_mode: on }, this.timeoutMs, 'PATCH');
+    if (res.status !== 200) throw new Error(`PATCH /config synchronous_mode=${on}: ${res.status} ${res.text}`);
+    await this.waitForCluster(`synchronous_mode ${on ? 'on with a synchronous standby' : 'off'}`, (c) => c.members.some((m) => m.role === 'sync_standby') === on);
+    await pollUntil(
+      async () => {
+        const rows = await this.query(leader.name, "select count(*)::int as n from pg_stat_replication where sync_state = 'sync'");
+        return (Number(rows[0]?.n) > 0) === on;
+      },
+      { timeoutMs: this.timeoutMs, intervalMs: 100, what: `the leader's pg_stat_replication to show ${on ? 'a' : 'no'} synchronous standby`, describe: () => this.describe() },
+    );
+  }
+
   /** Polls `GET /cluster` until `predicate` holds; resolves with that answer. */
   async waitForCluster(what: string, predicate: (c: PatroniClusterJson) => boolean, timeoutMs = this.timeoutMs): Promise<PatroniClusterJson> {
     let seen: PatroniClusterJson | undefined;

@@ -85,10 +85,11 @@ export async function statusOf(url: string, timeoutMs = DEFAULT_TIMEOUT_MS): Pro
  *
  * @example
  * await postJson(`${leaderApi}/switchover`, { leader: 'n1', candidate: 'n2' }, 30_000);
+ * await postJson(`${leaderApi}/config`, { synchronous_mode: true }, 10_000, 'PATCH');
  */
-export async function postJson(url: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{ status: number; text: string }> {
+export async function postJson(url: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS, method: 'POST' | 'PATCH' = 'POST'): Promise<{ status: number; text: string }> {
   const res = await fetch(url, {
-    method: 'POST',
+    method,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
