@@ -11,8 +11,13 @@ import type { ConsistencyState } from './consistency-state';
 import type { ReplicaPositions } from './replica-positions';
 import { formatLsn } from '../wal-position';
 
-/** Between two position queries while a read waits for a replica to catch up. */
+/**
+ * Between two position queries while a read waits for a replica to catch up: a third of the
+ * read's budget, within these bounds (a 10 ms busy-primary wait asks about three times; a
+ * long explicit `maxWaitMs` every 10 ms). Position queries are shared by the reads waiting.
+ */
 const CAUSAL_POLL_STEP_MS = 10;
+const CAUSAL_POLL_MIN_STEP_MS = 2;
 /** The first on-demand position query may take this long even with `maxWaitMs: 0` (a hung replica costs a read no more). */
 export const FIRST_REFRESH_BOUND_MS = 100;
 
@@ -218,6 +223,7 @@ export class StickyPolicy implements ReadPolicy {
   ): Promise<Verdict> {
     const { positions, counters, options } = this.deps;
     const began = performance.now();
+    const step = Math.min(CAUSAL_POLL_STEP_MS, Math.max(CAUSAL_POLL_MIN_STEP_MS, budget / 3));
     counters.causalWaits++;
     try {
       for (let round = 0; ; round++) {
@@ -230,7 +236,7 @@ export class StickyPolicy implements ReadPolicy {
         if (askable.every((n) => positions.reportsNoPosition(n))) return this.blind(state, options.clock.now());
         const remaining = budget - (performance.now() - began);
         if (remaining <= 0) return this.toPrimary(need, `waited ${Math.round(performance.now() - began)} ms`);
-        await sleep(Math.min(CAUSAL_POLL_STEP_MS, remaining));
+        await sleep(Math.min(step, remaining));
       }
     } finally {
       counters.causalWaitMs += performance.now() - began;
