@@ -142,7 +142,8 @@ export class Pipeline {
     if (answer?.hit === true) return answer.value;
 
     // 4. Take a connection on the node and run; on failure ask the retry policies. A read's
-    //    time, pool wait included, is recorded on its node (the busy-primary signal).
+    //    time, pool wait included, is recorded on its node (the busy-primary signal); not a
+    //    stream's, which lasts as long as its consumer takes.
     for (let attempt = 1; ; attempt++) {
       const node = decision.node;
       const asked = performance.now();
@@ -158,7 +159,7 @@ export class Pipeline {
       node.began(decision.access);
       try {
         const result = await run.execute(connection, decision);
-        if (decision.access === 'read') {
+        if (decision.access === 'read' && !run.streaming) {
           const answered = performance.now();
           node.noteRead(answered - asked, answered);
         }

@@ -107,6 +107,22 @@ describe('consistency: weights, monotonic reads, staleness bounds and explicit p
     }
   });
 
+  it('stats().nodes[].readMs: null before a node\'s first read, set by a read, untouched by a stream (it lasts as long as its consumer)', async () => {
+    const db = makeDb({});
+    await db.ready();
+    const readMs = () => Object.fromEntries(db.stats().nodes.map((n) => [n.name, n.readMs]));
+    expect(Object.values(readMs())).to.deep.equal([null, null, null]);
+    await new Promise<void>((resolve, reject) => {
+      const stream = db('cg_items').select('id').stream();
+      stream.on('data', () => undefined).on('end', () => resolve()).on('error', reject);
+    });
+    expect(Object.values(readMs())).to.deep.equal([null, null, null]);
+    await db('cg_items').select('id').limit(1);
+    const after = readMs();
+    expect(Object.values(after).filter((v) => typeof v === 'number' && v >= 0)).to.have.length(1);
+    expect(after['primary']).to.equal(null);
+  });
+
   it('monotonic reads: once a scope read from the caught-up replica, it never reads from one behind it', async () => {
     const [fresh, behind] = cluster().replicas;
     await cluster().setApplyDelay(behind!.name, 2000);
