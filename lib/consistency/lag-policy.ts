@@ -149,8 +149,10 @@ export class LagPolicy implements ReadPolicy {
       for (;;) {
         const remaining = this.limits.maxWaitMs - (performance.now() - began);
         if (remaining <= 0) return this.toPrimary(candidates);
+        // A probe another waiting read starts while this one sleeps is news to it too.
+        const seen = this.positions.mark;
         await new Promise((resolve) => setTimeout(resolve, Math.min(LAG_POLL_STEP_MS, remaining)));
-        await Promise.all(candidates.map((n) => this.positions.refresh(n, this.positions.mark)));
+        await Promise.all(candidates.map((n) => this.positions.refresh(n, seen)));
         if (candidates.some((n) => !this.lagging(n))) return (n) => !this.lagging(n);
       }
     } finally {

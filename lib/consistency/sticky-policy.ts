@@ -14,7 +14,7 @@ import { formatLsn } from '../wal-position';
 /**
  * Between two position queries while a read waits for a replica to catch up: a third of the
  * read's budget, within these bounds (a 10 ms busy-primary wait asks about three times; a
- * long explicit `maxWaitMs` every 10 ms). Position queries are shared by the reads waiting.
+ * long explicit `maxWaitMs` every 10 ms). The reads waiting at the same time share them.
  */
 const CAUSAL_POLL_STEP_MS = 10;
 const CAUSAL_POLL_MIN_STEP_MS = 2;
@@ -169,17 +169,19 @@ export class StickyPolicy implements ReadPolicy {
     return replayed !== undefined && replayed >= need;
   }
 
+  // In the background, a probe already running brings the fresh reading: share it (one per
+  // replica at a time, not one per read).
   private refreshBehind(candidates: readonly Node[], need: bigint): void {
     const positions = this.deps.positions;
     for (const node of candidates) {
-      if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node, positions.mark);
+      if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node, ANY_PROBE);
     }
   }
 
   private refreshOld(nodes: readonly Node[], now: number): void {
     const positions = this.deps.positions;
     for (const node of nodes) {
-      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node, positions.mark);
+      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node, ANY_PROBE);
     }
   }
 
@@ -225,10 +227,15 @@ export class StickyPolicy implements ReadPolicy {
     const began = performance.now();
     const step = Math.min(CAUSAL_POLL_STEP_MS, Math.max(CAUSAL_POLL_MIN_STEP_MS, budget / 3));
     counters.causalWaits++;
+    // A probe running when the read starts waiting, then any started after it last looked,
+    // is news to it, whoever started it: the reads waiting at the same time share one probe
+    // per replica instead of one each (which kept two probes running per replica under load).
+    let seen = ANY_PROBE;
     try {
       for (let round = 0; ; round++) {
         const left = budget - (performance.now() - began);
-        await within(allAnswered(askable, positions, positions.mark), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
+        await within(allAnswered(askable, positions, seen), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
+        seen = positions.mark;
         const caught = this.caughtUp(askable, need);
         if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
         // Every replica answered without a position (not standbys, or failing): nothing can
@@ -248,6 +255,9 @@ function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined
   if (a === undefined) return b;
   return b === undefined || a >= b ? a : b;
 }
+
+/** `refresh(node, ANY_PROBE)` shares whatever probe of the node is running. */
+const ANY_PROBE = -1;
 
 /**
  * Refreshes every node (probes started after `mark`) and resolves when all answered. Not at

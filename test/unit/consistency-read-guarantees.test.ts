@@ -62,6 +62,10 @@ async function verdict(policy: { check(s: Statement, c: readonly Node[]): unknow
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await settle();
+  expect(done()).to.equal(true);
+}
 
 describe('consistency: a write whose position is pending', () => {
   it('sends the scope reads to the primary at once with no I/O on the read path; a later read asks for the position once, then takes replicas that replayed it', async () => {
@@ -210,6 +214,33 @@ describe('consistency: sticky.maxWaitMs waits only when a replica is predicted t
       expect(await verdict(t.sticky, read(), [r1])).to.match(/predicted to replay it within/);
     });
     expect(t.counters.causalWaits).to.equal(0);
+  });
+
+  it('reads waiting for the same replica share its position probes: one at a time for all of them, not one each', async () => {
+    const t = setup({ sticky: { maxWaitMs: 1000 } });
+    await behind(t, 0x8000n, 0x10000n); // 32 KiB/s
+    t.shared.at = 0x10100n; // 256 bytes ahead: ~8 ms
+    // The replica answers only when the test says so: the probes of the waiting reads overlap.
+    const held: Array<() => void> = [];
+    const answer = t.probes.replica;
+    t.probes.replica = async (n, ms) => {
+      await new Promise<void>((resolve) => held.push(resolve));
+      return answer.call(t.probes, n, ms);
+    };
+    const reads = Array.from({ length: 8 }, () => t.scopes.run(async () => {
+      t.commit();
+      return verdict(t.sticky, read(), [r1]);
+    }));
+    await until(() => t.counters.causalWaits === 8);
+    await settle();
+    // Before: each read sent its own probe until two were unanswered, and the others went on
+    // without a reading.
+    expect(held.length).to.equal(1);
+    t.probes.replica = answer;
+    const polled = t.poll(0x10100n, undefined); // the replica caught up; the probe answers it
+    for (const release of held.splice(0)) release();
+    await polled;
+    expect(await Promise.all(reads)).to.deep.equal(Array(8).fill(undefined));
   });
 
   it('waits when the rate says the replica catches up within the budget, and takes it', async () => {
