@@ -36,6 +36,12 @@ describe('observability: db.metrics(), prom-client, traces, db.readiness()', () 
       expect(sumOf(m, 'split_knex_primary_reads_total', { cause: 'usePrimary' })).to.equal(1);
       expect(sumOf(m, 'split_knex_node_state', { node: 'replica1', state: 'up' })).to.equal(1);
       expect(sumOf(m, 'split_knex_writer', { node: 'primary' })).to.equal(1);
+      // A read's moving time per node that has served reads: the primary (usePrimary) and
+      // the replicas, each a positive number of seconds.
+      const readTimes = m.filter((x) => x.name === 'split_knex_read_seconds');
+      expect(readTimes.map((x) => x.labels.node).sort()).to.deep.equal(db.stats().nodes.filter((x) => x.readMs !== null).map((x) => x.name).sort());
+      expect(readTimes.map((x) => x.labels.node)).to.include('primary');
+      for (const x of readTimes) expect(x.value).to.be.greaterThan(0);
     });
 
     it('counts read-your-writes outcomes after a write, and replica lag once positions are polled', async () => {
