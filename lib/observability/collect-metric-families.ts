@@ -45,7 +45,7 @@ export function collectMetricFamilies(stats: SplitKnexStats, counters: RouteCoun
       ([name, state, v]) => [{ ...nodeLabels(name), state }, v]),
     family('split_knex_pool_pending_acquires', 'gauge', 'Statements waiting for a connection of the node.', n, (x) => [nodeLabels(x.name), x.pool.pendingAcquires]),
     family('split_knex_read_seconds', 'gauge', "Moving average of a read's time on the node, pool wait included (from its first read on).",
-      n.filter((x) => x.readMs !== null), (x) => [nodeLabels(x.name), ms(x.readMs ?? 0)]),
+      n, (x) => [nodeLabels(x.name), x.readMs === null ? null : ms(x.readMs)]),
     family('split_knex_node_state', 'gauge', 'Health state of the node: 1 for its current state (up, suspect, down), 0 for the others.',
       n.flatMap((x) => NODE_STATES.map((s) => [x.name, s, x.state === s ? 1 : 0] as const)),
       ([name, state, v]) => [{ ...nodeLabels(name), state }, v]),
