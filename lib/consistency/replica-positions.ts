@@ -254,7 +254,8 @@ export class ReplicaPositions implements Lifecycle {
 
   /**
    * Asks a replica for its position now, sharing a probe started after `mark` if one is
-   * running. Never rejects: a failure forgets the replica's position.
+   * running (default: any running probe). Never rejects: a failure forgets the replica's
+   * position.
    */
   refresh(node: Node, mark = -1): Promise<void> {
     const p = this.positions.get(node);

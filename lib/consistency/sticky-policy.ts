@@ -174,14 +174,14 @@ export class StickyPolicy implements ReadPolicy {
   private refreshBehind(candidates: readonly Node[], need: bigint): void {
     const positions = this.deps.positions;
     for (const node of candidates) {
-      if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node, ANY_PROBE);
+      if (!this.hasReplayed(node, need) && positions.canProbe(node)) void positions.refresh(node);
     }
   }
 
   private refreshOld(nodes: readonly Node[], now: number): void {
     const positions = this.deps.positions;
     for (const node of nodes) {
-      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node, ANY_PROBE);
+      if ((positions.readingAge(node, now) ?? Infinity) > CAUSAL_POLL_STEP_MS) void positions.refresh(node);
     }
   }
 
@@ -230,7 +230,7 @@ export class StickyPolicy implements ReadPolicy {
     // A probe running when the read starts waiting, then any started after it last looked,
     // is news to it, whoever started it: the reads waiting at the same time share one probe
     // per replica instead of one each (which kept two probes running per replica under load).
-    let seen = ANY_PROBE;
+    let seen: number | undefined;
     try {
       for (let round = 0; ; round++) {
         const left = budget - (performance.now() - began);
@@ -256,15 +256,12 @@ function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined
   return b === undefined || a >= b ? a : b;
 }
 
-/** `refresh(node, ANY_PROBE)` shares whatever probe of the node is running. */
-const ANY_PROBE = -1;
-
 /**
- * Refreshes every node (probes started after `mark`) and resolves when all answered. Not at
+ * Refreshes every node (probes started after `mark`; undefined: any running one) and resolves when all answered. Not at
  * the first caught-up answer: the read would then go to whichever replica answers fastest,
  * whatever the weights say. A replica that never answers is bounded by the caller.
  */
-function allAnswered(nodes: readonly Node[], positions: ReplicaPositions, mark: number): Promise<void> {
+function allAnswered(nodes: readonly Node[], positions: ReplicaPositions, mark: number | undefined): Promise<void> {
   return Promise.all(nodes.map((n) => positions.refresh(n, mark))).then(() => undefined);
 }
 
