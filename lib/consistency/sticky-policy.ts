@@ -257,9 +257,10 @@ function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined
 }
 
 /**
- * Refreshes every node (probes started after `mark`; undefined: any running one) and resolves when all answered. Not at
- * the first caught-up answer: the read would then go to whichever replica answers fastest,
- * whatever the weights say. A replica that never answers is bounded by the caller.
+ * Refreshes every node (probes started after `mark`; undefined: any running one) and
+ * resolves when all answered. Not at the first caught-up answer: the read would then go to
+ * whichever replica answers fastest, whatever the weights say. A replica that never answers
+ * is bounded by the caller.
  */
 function allAnswered(nodes: readonly Node[], positions: ReplicaPositions, mark: number | undefined): Promise<void> {
   return Promise.all(nodes.map((n) => positions.refresh(n, mark))).then(() => undefined);
