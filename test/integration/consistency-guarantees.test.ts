@@ -88,7 +88,7 @@ describe('consistency: weights, monotonic reads, staleness bounds and explicit p
         return { node: nodeByPort(rows[0].port as number), found: rows[0].found as boolean };
       };
       const seen: string[] = [];
-      for (let i = 0; i < 40 && seen.filter((n) => replicas.includes(n)).length < 3; i++) {
+      for (let i = 0; i < 80 && seen.filter((n) => replicas.includes(n)).length < 3; i++) {
         // A request of its own scope reads on a replica (fast); then the instance-wide scope
         // writes and reads its row at once. Before: that read went to the primary every time
         // (its write was young and the primary had free connections), 30 ms each.
