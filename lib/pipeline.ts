@@ -146,7 +146,8 @@ export class Pipeline {
     //    stream's, which lasts as long as its consumer takes.
     for (let attempt = 1; ; attempt++) {
       const node = decision.node;
-      const asked = performance.now();
+      const timed = decision.access === 'read' && !run.streaming;
+      const asked = timed ? performance.now() : 0;
       let connection: PooledConnection;
       try {
         connection = await node.acquire();
@@ -159,7 +160,7 @@ export class Pipeline {
       node.began(decision.access);
       try {
         const result = await run.execute(connection, decision);
-        if (decision.access === 'read' && !run.streaming) {
+        if (timed) {
           const answered = performance.now();
           node.noteRead(answered - asked, answered);
         }
