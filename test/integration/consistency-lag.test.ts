@@ -57,14 +57,21 @@ describe('consistency: lag-aware replica choice', function () {
     });
 
     // The reading that showed the lag (a later one may land between two inserts of the writer).
-    async function untilLagging(db: SplitKnex): Promise<ConsistencyStats['replicas'][number]> {
+    // With `freshWithin`, the same snapshot must also show the other replica within that
+    // limit. A new instance's first poll has no earlier primary position to bound a lag by:
+    // a replica a few ms behind the writer then counts as lagging by its replay timestamp's
+    // age (here the pause before the writer started) until the next poll sees it caught up.
+    // That is an upper bound, so it errs towards the primary.
+    async function untilLagging(db: SplitKnex, freshWithin?: number): Promise<ConsistencyStats['replicas'][number]> {
       await db.ready();
       let seen: ConsistencyStats['replicas'][number] | undefined;
       await pollUntil(async () => {
-        seen = consistencyOf(db).replicas.find((r) => r.name === lag.name);
-        return (seen?.lagMs ?? 0) > 150;
+        const replicas = consistencyOf(db).replicas;
+        seen = replicas.find((r) => r.name === lag.name);
+        const other = replicas.find((r) => r.name === fresh.name);
+        return (seen?.lagMs ?? 0) > 150 && (freshWithin === undefined || (other?.lagMs ?? 0) <= freshWithin);
       }, {
-        timeoutMs: 15_000, what: `${lag.name} to show a lag over 150 ms in stats()`,
+        timeoutMs: 15_000, what: `${lag.name} to show a lag over 150 ms in stats()${freshWithin === undefined ? '' : `, ${fresh.name} one within ${freshWithin} ms`}`,
         describe: () => JSON.stringify(consistencyOf(db).replicas),
       });
       return seen!;
@@ -72,7 +79,7 @@ describe('consistency: lag-aware replica choice', function () {
 
     it('skips the lagging replica (maxLagMs) and reads from the other one; stats() shows the lag', async () => {
       const db = makeDb({ sticky: { mode: 'none' }, lag: { maxLagMs: 150, pollIntervalMs: 50 } });
-      const seen = await untilLagging(db);
+      const seen = await untilLagging(db, 150);
       expect(seen.lagBytes).to.be.above(0);
       expect(seen.replayLsn).to.match(/^[0-9A-F]+\/[0-9A-F]+$/);
       const where = await whereReadsRan(db, 30);
