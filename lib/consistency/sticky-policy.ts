@@ -234,7 +234,8 @@ export class StickyPolicy implements ReadPolicy {
     try {
       for (let round = 0; ; round++) {
         const left = budget - (performance.now() - began);
-        await within(allAnswered(askable, positions, seen), round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
+        const answered = answeredOrCaughtUp(askable, positions, seen, () => this.caughtUp(askable, need) > 0);
+        await within(answered, round === 0 ? Math.max(left, FIRST_REFRESH_BOUND_MS) : left);
         seen = positions.mark;
         const caught = this.caughtUp(askable, need);
         if (caught > 0) return this.causalOk(statement, need, caught, candidateCount);
@@ -258,12 +259,26 @@ function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined
 
 /**
  * Refreshes every node (probes started after `mark`; undefined: any running one) and
- * resolves when all answered. Not at the first caught-up answer: the read would then go to
- * whichever replica answers fastest, whatever the weights say. A replica that never answers
- * is bounded by the caller.
+ * resolves when all answered. Once an answer shows a node that has caught up, the others
+ * get as long again as that answer took: a replica much slower to answer (a node at its
+ * CPU quota can take a whole scheduling period) does not hold a read another replica can
+ * serve, while replicas answering alike all count, so the weights still share the reads.
+ * A replica that never answers is bounded by the caller.
  */
-function allAnswered(nodes: readonly Node[], positions: ReplicaPositions, mark: number | undefined): Promise<void> {
-  return Promise.all(nodes.map((n) => positions.refresh(n, mark))).then(() => undefined);
+function answeredOrCaughtUp(nodes: readonly Node[], positions: ReplicaPositions, mark: number | undefined, caughtUp: () => boolean): Promise<void> {
+  const began = performance.now();
+  let unanswered = nodes.length;
+  let grace: NodeJS.Timeout | undefined;
+  return new Promise<void>((resolve) => {
+    if (unanswered === 0) resolve();
+    for (const n of nodes) {
+      // refresh() never rejects.
+      void positions.refresh(n, mark).then(() => {
+        if (--unanswered === 0) resolve();
+        else if (grace === undefined && caughtUp()) grace = setTimeout(resolve, performance.now() - began);
+      });
+    }
+  }).finally(() => clearTimeout(grace));
 }
 
 /** Resolves when `promise` does or after `ms`, whichever comes first. */

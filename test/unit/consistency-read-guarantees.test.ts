@@ -243,6 +243,32 @@ describe('consistency: sticky.maxWaitMs waits only when a replica is predicted t
     expect(await Promise.all(reads)).to.deep.equal(Array(8).fill(undefined));
   });
 
+  it('a waiting read takes the first replica that reports the write replayed, without waiting for one slow to answer', async () => {
+    const t = setup({ sticky: { maxWaitMs: 30_000 } });
+    await behind(t, 0x8000n, 0x10000n); // r1: 32 KiB/s, predicted to catch up at once
+    t.shared.at = 0x10100n;
+    // r1 answers that it replayed the write; r2 (a node out of CPU quota) answers only when released.
+    const r2Held: Array<() => void> = [];
+    t.probes.replica = async (n) => {
+      if (n === r2) await new Promise<void>((resolve) => r2Held.push(resolve));
+      return { replayLsn: 0x10100n, replayAgeMs: 1 };
+    };
+    const reading = t.scopes.run(async () => {
+      t.commit();
+      return verdict(t.sticky, read(), [r1, r2]);
+    });
+    try {
+      expect(await reading).to.deep.equal(['r1']);
+      // Before: the read waited for every replica's answer, so for r2 until its probe gave
+      // up (pollTimeoutMs) and recorded the error.
+      expect(r2Held.length).to.equal(1); // r2 has still not answered
+      expect(t.positions.stats().find((x) => x.name === 'r2')!.lastError).to.equal(null);
+    } finally {
+      for (const release of r2Held.splice(0)) release();
+    }
+    expect(t.counters.causalWaits).to.equal(1);
+  });
+
   it('waits when the rate says the replica catches up within the budget, and takes it', async () => {
     const t = setup({ sticky: { maxWaitMs: 1000 } });
     await behind(t, 0x8000n, 0x10000n); // 32 KiB/s
