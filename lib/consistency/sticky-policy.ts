@@ -263,14 +263,14 @@ function maxOf(a: bigint | undefined, b: bigint | undefined): bigint | undefined
  * get as long again as that answer took: a replica much slower to answer (a node at its
  * CPU quota can take a whole scheduling period) does not hold a read another replica can
  * serve, while replicas answering alike all count, so the weights still share the reads.
- * A replica that never answers is bounded by the caller.
+ * `nodes` is never empty (a read with no replica to ask does not wait); a replica that never
+ * answers is bounded by the caller.
  */
 function answeredOrCaughtUp(nodes: readonly Node[], positions: ReplicaPositions, mark: number | undefined, caughtUp: () => boolean): Promise<void> {
   const began = performance.now();
   let unanswered = nodes.length;
   let grace: NodeJS.Timeout | undefined;
   return new Promise<void>((resolve) => {
-    if (unanswered === 0) resolve();
     for (const n of nodes) {
       // refresh() never rejects.
       void positions.refresh(n, mark).then(() => {
