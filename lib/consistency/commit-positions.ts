@@ -2,6 +2,7 @@ import { debugLogger } from '../debug-log';
 import { redactError } from '../redact';
 import { performance } from 'perf_hooks';
 import type { BackgroundLinks } from '../background/background-links';
+import { systemClock, type NormalizedClock } from '../clock';
 import { REACHABLE_INSERT_POSITION } from '../route/commit-position';
 import type { Node } from '../route/node';
 
@@ -9,7 +10,11 @@ const debugSticky = debugLogger('split-knex:sticky');
 
 /** Readings kept to answer "the first read that started after commit N" (older ones fall back to a later reading: stricter, never looser). */
 const KEPT_READINGS = 32;
-/** While the instance writes, a shared position read starts this long after the first unread commit. */
+/**
+ * While the instance writes and its reads use the positions, a shared position read starts
+ * this long after the first unread commit; while they do not, once a whole period of this
+ * length has passed without a commit.
+ */
 export const BACKGROUND_READ_DELAY_MS = 20;
 
 const POSITION_SQL = `select (${REACHABLE_INSERT_POSITION})::text as lsn`;
@@ -44,6 +49,13 @@ interface Reading {
  * one in flight; a request that arrives while a read sent before its commit is in flight
  * waits for the next one), serves every write numbered before it was sent.
  *
+ * In the background, while the instance writes, a read starts shortly after the first
+ * unread commit, so a read of an older write finds its position known. Only while the
+ * readings are used (a read or a token found its write covered, or a read asked for one):
+ * otherwise (reads that follow their writes at once go to the primary, or no reads at all:
+ * a batch job) the next one waits until the instance has not committed for that long, and
+ * nothing is read while it keeps writing.
+ *
  * @example
  * const commits = new CommitPositions(read);
  * const ticket = commits.noteCommit();      // in the after-commit effect: no I/O
@@ -55,8 +67,12 @@ export class CommitPositions {
   private readonly readings: Reading[] = [];
   private inFlight: { covers: number; promise: Promise<void> } | undefined;
   private queued: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running = false;
+  /** Some read or token used a reading (or asked for one) since the last background read. */
+  private wanted = true;
+  /** The commit count when the timer was set. */
+  private armedAt = 0;
   /** Shared reads done, failed, and their total time in ms. */
   reads = 0;
   failures = 0;
@@ -68,31 +84,38 @@ export class CommitPositions {
     private readonly read: () => Promise<bigint>,
     /** Told of the first failure after a success (a warning, once per outage). */
     private readonly onFailure: (err: unknown) => void = () => undefined,
+    /** The instance's clock: its timers run the background reads. */
+    private readonly clock: NormalizedClock = systemClock,
   ) {}
 
   /** Numbers a commit that just returned; schedules a background read while the instance writes. */
   noteCommit(): number {
     const ticket = ++this.commits;
-    if (this.running && this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.request(this.commits);
-      }, BACKGROUND_READ_DELAY_MS);
-      this.timer.unref();
-    }
+    if (this.running && this.timer === undefined) this.schedule();
     return ticket;
   }
 
   /** A position at or past commit `ticket`, if a read sent after it has answered. */
   known(ticket: number): bigint | undefined {
+    const lsn = this.find(ticket);
+    if (lsn !== undefined) this.wanted = true;
+    return lsn;
+  }
+
+  /** Resolves once a read covering `ticket` has answered or failed (never rejects). */
+  request(ticket: number): Promise<void> {
+    this.wanted = true;
+    return this.fetch(ticket);
+  }
+
+  private find(ticket: number): bigint | undefined {
     // Readings are in the order they were sent: the first that covers the ticket is the tightest.
     for (const r of this.readings) if (r.covers >= ticket) return r.lsn;
     return undefined;
   }
 
-  /** Resolves once a read covering `ticket` has answered or failed (never rejects). */
-  request(ticket: number): Promise<void> {
-    if (this.known(ticket) !== undefined) return Promise.resolve();
+  private fetch(ticket: number): Promise<void> {
+    if (this.find(ticket) !== undefined) return Promise.resolve();
     const current = this.inFlight;
     if (current === undefined) return this.send();
     if (current.covers >= ticket) return current.promise;
@@ -101,6 +124,23 @@ export class CommitPositions {
       this.queued = undefined;
       return this.inFlight?.promise ?? this.send();
     }));
+  }
+
+  private schedule(): void {
+    this.armedAt = this.commits;
+    this.timer = this.clock.setTimeout(() => this.background(), BACKGROUND_READ_DELAY_MS);
+  }
+
+  private background(): void {
+    this.timer = undefined;
+    if (!this.running) return;
+    // Nothing used the last readings and the instance is still committing: wait for a quiet period.
+    if (!this.wanted && this.commits !== this.armedAt) {
+      this.schedule();
+      return;
+    }
+    this.wanted = false;
+    void this.fetch(this.commits);
   }
 
   private send(): Promise<void> {
@@ -146,7 +186,7 @@ export class CommitPositions {
   /** Stops background reads (a read in flight settles by itself). */
   stop(): void {
     this.running = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }

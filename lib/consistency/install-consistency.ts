@@ -81,7 +81,7 @@ export const consistencySubsystem: SubsystemFactory = (ctx) => {
   const router = ctx.router;
   const commits = new CommitPositions(linkPositionReader(ctx.links, () => router.currentWriter, options.lag.pollTimeoutMs), (err) => {
     ctx.logger.warn(`split-knex: cannot read the primary's WAL position (${err instanceof Error ? err.message : String(err)}); reads after a write stay on the primary until it can be read (at most windowMs, ${options.windowMs} ms)`);
-  });
+  }, options.clock);
   const scopes = new ConsistencyScopes(ctx.scope, options, () => counters.tokensApplied++, commits);
   const primaryDown = (): boolean => primaryUnusable(router);
   const positions = new ReplicaPositions(() => router.currentWriter, ctx.replicas, linkPositionProbes(ctx.links), {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { performance } from 'perf_hooks';
 import { SplitKnexError, type ConsistencyStats, type SplitKnex, type SplitKnexConfig } from '../../lib';
 import { getTestCluster, type NodeInfo } from '../support/cluster';
 import { sleep } from '../support/cluster/poll';
@@ -92,6 +93,29 @@ describe('consistency: read-your-writes against a lagging replica (300 ms apply 
       // Positions come from shared reads on the background connection, never one per write.
       expect(s.lsnCaptures).to.be.within(1, 200);
       expect(s.pendingPrimaryReads + s.causalPrimaryReads + s.causalReplicaReads).to.equal(200);
+    });
+
+    it('LSN mode: writes no read follows (a batch job) cost one shared position read per pause in the commits, not one every 20 ms; a read after the pause finds the position known', async () => {
+      const db = lagging({ sticky: { mode: 'lsn' } });
+      const captures = () => (db.stats().consistency as ConsistencyStats).lsnCaptures;
+      let last = 0;
+      let previous = performance.now();
+      let pauses = 0; // commits this far apart leave room for a shared read: an event-loop stall
+      for (let i = 0; i < 300; i++) {
+        last = await insertItem(db, i);
+        const now = performance.now();
+        if (now - previous >= 20) pauses++;
+        previous = now;
+      }
+      const during = captures();
+      console.log(`[figures] 300 writes: ${during} shared position reads (${pauses} pauses of 20 ms or more)`);
+      // The first background read, plus at most one per pause (each reads the position once).
+      expect(during).to.be.within(1, 1 + pauses);
+      // Quiet now: one shared read covers the last write, and a read finds its position known.
+      await until(captures, (n) => n > during, 'the shared read after the last write');
+      const pending = (db.stats().consistency as ConsistencyStats).pendingPrimaryReads;
+      expect((await readBack(db, last)).found).to.equal(true);
+      expect((db.stats().consistency as ConsistencyStats).pendingPrimaryReads, 'not sent to the primary for want of a position').to.equal(pending);
     });
 
     it('LSN mode against a replica with no apply delay: zero stale reads, and reads return to the replica as it catches up', async () => {
