@@ -23,9 +23,17 @@ async function main(): Promise<void> {
   try {
     await workload(db);
     report(db, routes, cluster.nodes.map((n) => n.name));
-    // The database's own answer, to show the reads really ran on standbys.
-    const [{ port, standby }] = await db.select(db.raw('inet_server_port() as port, pg_is_in_recovery() as standby'));
-    console.log(`\na routed read answered from port ${port} (in recovery: ${standby})`);
+    // The database's own answer, to show where reads really ran. Right after its writes, a
+    // read of the instance-wide scope goes to the primary until a replica has replayed them
+    // (read-your-writes); a new scope (a request, a job) has no writes to wait for.
+    const whereAmI = async () => {
+      const [row] = await db.select(db.raw('inet_server_port() as port, pg_is_in_recovery() as standby'));
+      return row as { port: number; standby: boolean };
+    };
+    const instance = await whereAmI();
+    console.log(`\na read right after the writes answered from port ${instance.port} (in recovery: ${instance.standby})`);
+    const scoped = await db.runInContext(whereAmI);
+    console.log(`a read in a new scope answered from port ${scoped.port} (in recovery: ${scoped.standby})`);
   } finally {
     await db.destroy();
     await cluster.destroy();
