@@ -50,11 +50,11 @@ interface Reading {
  * waits for the next one), serves every write numbered before it was sent.
  *
  * In the background, while the instance writes, a read starts shortly after the first
- * unread commit, so a read of an older write finds its position known. Only while the
- * readings are used (a read or a token found its write covered, or a read asked for one):
- * otherwise (reads that follow their writes at once go to the primary, or no reads at all:
- * a batch job) the next one waits until the instance has not committed for that long, and
- * nothing is read while it keeps writing.
+ * unread commit, so a read of an older write finds its position known. It does so only
+ * while the readings are used (a read or a token found its write covered, or a read asked
+ * for one). Otherwise (reads that follow their writes at once go to the primary, or there
+ * are no reads at all: a batch job), the next one waits until the instance has not committed
+ * for that long: nothing is read while it keeps writing.
  *
  * @example
  * const commits = new CommitPositions(read);
@@ -67,7 +67,9 @@ export class CommitPositions {
   private readonly readings: Reading[] = [];
   private inFlight: { covers: number; promise: Promise<void> } | undefined;
   private queued: Promise<void> | undefined;
+  /** The background timer's handle (whatever the clock returns), while `armed`. */
   private timer: unknown;
+  private armed = false;
   private running = false;
   /** Some read or token used a reading (or asked for one) since the last background read. */
   private wanted = true;
@@ -91,7 +93,7 @@ export class CommitPositions {
   /** Numbers a commit that just returned; schedules a background read while the instance writes. */
   noteCommit(): number {
     const ticket = ++this.commits;
-    if (this.running && this.timer === undefined) this.schedule();
+    if (this.running && !this.armed) this.schedule();
     return ticket;
   }
 
@@ -128,10 +130,12 @@ export class CommitPositions {
 
   private schedule(): void {
     this.armedAt = this.commits;
+    this.armed = true;
     this.timer = this.clock.setTimeout(() => this.background(), BACKGROUND_READ_DELAY_MS);
   }
 
   private background(): void {
+    this.armed = false;
     this.timer = undefined;
     if (!this.running) return;
     // Nothing used the last readings and the instance is still committing: wait for a quiet period.
@@ -186,7 +190,8 @@ export class CommitPositions {
   /** Stops background reads (a read in flight settles by itself). */
   stop(): void {
     this.running = false;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.armed) this.clock.clearTimeout(this.timer);
+    this.armed = false;
     this.timer = undefined;
   }
 }

@@ -205,4 +205,19 @@ describe('consistency: commit positions without a round trip per write', () => {
     expect(primary.sent).to.equal(5);
     commits.stop();
   });
+
+  it("arms one background timer at a time, whatever handle the instance's clock returns (none here)", () => {
+    const primary = new FakePrimary();
+    const timers: Array<() => void> = [];
+    const clock: NormalizedClock = { now: () => 0, setTimeout: (fn) => void timers.push(fn), clearTimeout: () => undefined };
+    const commits = new CommitPositions(primary.read, undefined, clock);
+    commits.start();
+    for (let i = 0; i < 5; i++) commits.noteCommit();
+    expect(timers).to.have.length(1);
+    timers.shift()!();
+    expect(primary.sent).to.equal(1);
+    commits.noteCommit();
+    expect(timers).to.have.length(1);
+    commits.stop();
+  });
 });
