@@ -6,7 +6,8 @@ import { configError } from './errors';
  * top-level `clock` key so tests need no sleeps. `now()` is required and returns
  * milliseconds on the wall clock (consistency tokens carry absolute times). The timers are
  * optional: give both to drive background work from a test, or neither to keep real,
- * `unref()`ed timers.
+ * `unref()`ed timers. `setTimeout` may return any handle, or none: `clearTimeout` gets back
+ * what it returned.
  *
  * @example
  * const clock: Clock = { now: () => t, setTimeout: (fn, ms) => queue.push({ fn, at: t + ms }), clearTimeout: () => {} };
@@ -70,10 +71,16 @@ export function normalizeClock(value: unknown): NormalizedClock {
     // Half a timer pair would cancel fake timers with real clearTimeout (or the reverse).
     throw configError('clock', value, 'must have both setTimeout and clearTimeout, or neither (real timers are used then)');
   }
-  const timers = set !== undefined;
+  if (set === undefined) return { now: () => c.now(), setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+  // The subsystems tell an armed timer by its handle: each timer gets one of its own, whatever
+  // the configured clock returns (a fake may return nothing), and the clock gets its own back.
   return {
     now: () => c.now(),
-    setTimeout: timers ? (fn, ms) => c.setTimeout!(fn, ms) : systemClock.setTimeout,
-    clearTimeout: timers ? (h) => c.clearTimeout!(h) : systemClock.clearTimeout,
+    setTimeout: (fn, ms) => new TimerHandle(c.setTimeout!(fn, ms)),
+    clearTimeout: (h) => c.clearTimeout!(h instanceof TimerHandle ? h.inner : h),
   };
+}
+
+class TimerHandle {
+  constructor(readonly inner: unknown) {}
 }

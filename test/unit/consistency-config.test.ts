@@ -37,6 +37,20 @@ describe('consistency config (sticky, lag)', () => {
     expect(normalizeConsistencyConfig({}, clock).clock).to.equal(clock);
   });
 
+  it("gives every timer of a configured clock a handle of its own (a fake's setTimeout may return nothing) and hands the clock back its own to cancel", () => {
+    const cleared: unknown[] = [];
+    const fake = normalizeClock({ now: () => 0, setTimeout: () => undefined, clearTimeout: (h: unknown) => void cleared.push(h) });
+    const a = fake.setTimeout(() => undefined, 10);
+    const b = fake.setTimeout(() => undefined, 10);
+    expect(a).to.not.equal(undefined);
+    expect(a).to.not.equal(b);
+    fake.clearTimeout(a);
+    expect(cleared).to.deep.equal([undefined]);
+    const numbered = normalizeClock({ now: () => 0, setTimeout: () => 7, clearTimeout: (h: unknown) => void cleared.push(h) });
+    numbered.clearTimeout(numbered.setTimeout(() => undefined, 10));
+    expect(cleared).to.deep.equal([undefined, 7]);
+  });
+
   it('refuses a clock without now() instead of silently using the system clock', () => {
     expect(configErrorOf(() => normalizeConsistencyConfig({ clock: 42 })).message).to.contain('"clock"').and.contain('42');
   });
