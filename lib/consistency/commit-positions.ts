@@ -67,9 +67,7 @@ export class CommitPositions {
   private readonly readings: Reading[] = [];
   private inFlight: { covers: number; promise: Promise<void> } | undefined;
   private queued: Promise<void> | undefined;
-  /** The background timer's handle (whatever the clock returns), while `armed`. */
   private timer: unknown;
-  private armed = false;
   private running = false;
   /** Some read or token used a reading (or asked for one) since the last background read. */
   private wanted = true;
@@ -93,7 +91,7 @@ export class CommitPositions {
   /** Numbers a commit that just returned; schedules a background read while the instance writes. */
   noteCommit(): number {
     const ticket = ++this.commits;
-    if (this.running && !this.armed) this.schedule();
+    if (this.running && this.timer === undefined) this.schedule();
     return ticket;
   }
 
@@ -130,12 +128,10 @@ export class CommitPositions {
 
   private schedule(): void {
     this.armedAt = this.commits;
-    this.armed = true;
     this.timer = this.clock.setTimeout(() => this.background(), BACKGROUND_READ_DELAY_MS);
   }
 
   private background(): void {
-    this.armed = false;
     this.timer = undefined;
     if (!this.running) return;
     // Nothing used the last readings and the instance is still committing: wait for a quiet period.
@@ -190,8 +186,7 @@ export class CommitPositions {
   /** Stops background reads (a read in flight settles by itself). */
   stop(): void {
     this.running = false;
-    if (this.armed) this.clock.clearTimeout(this.timer);
-    this.armed = false;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }

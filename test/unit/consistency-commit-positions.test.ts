@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { NormalizedClock } from '../../lib/clock';
+import { normalizeClock, type NormalizedClock } from '../../lib/clock';
 import { BACKGROUND_READ_DELAY_MS, CommitPositions } from '../../lib/consistency/commit-positions';
 
 // A primary in miniature: each commit moves the WAL end; a position read captures the WAL
@@ -209,7 +209,8 @@ describe('consistency: commit positions without a round trip per write', () => {
   it("arms one background timer at a time, whatever handle the instance's clock returns (none here)", () => {
     const primary = new FakePrimary();
     const timers: Array<() => void> = [];
-    const clock: NormalizedClock = { now: () => 0, setTimeout: (fn) => void timers.push(fn), clearTimeout: () => undefined };
+    // As an instance has it: the configured clock through the one validator of clocks.
+    const clock = normalizeClock({ now: () => 0, setTimeout: (fn: () => void) => void timers.push(fn), clearTimeout: () => undefined });
     const commits = new CommitPositions(primary.read, undefined, clock);
     commits.start();
     for (let i = 0; i < 5; i++) commits.noteCommit();
