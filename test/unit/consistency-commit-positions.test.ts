@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { normalizeClock, type NormalizedClock } from '../../lib/clock';
+import { normalizeClock } from '../../lib/clock';
 import { BACKGROUND_READ_DELAY_MS, CommitPositions } from '../../lib/consistency/commit-positions';
+import { ManualClock } from '../support/manual-clock';
 
 // A primary in miniature: each commit moves the WAL end; a position read captures the WAL
 // end when it is *sent* and answers whenever the test says.
@@ -22,32 +23,6 @@ class FakePrimary {
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-// The instance's clock with timers the test runs: time moves only in advance().
-class ManualClock implements NormalizedClock {
-  t = 0;
-  private timers: Array<{ fn: () => void; at: number }> = [];
-  now = (): number => this.t;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const timer = { fn, at: this.t + ms };
-    this.timers.push(timer);
-    return timer;
-  };
-  clearTimeout = (handle: unknown): void => {
-    this.timers = this.timers.filter((x) => x !== handle);
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
 
 describe('consistency: commit positions without a round trip per write', () => {
   it('one read serves every write that committed before it was sent; a write during a read waits for the next one', async () => {
@@ -167,41 +142,41 @@ describe('consistency: commit positions without a round trip per write', () => {
     const clock = new ManualClock();
     const commits = new CommitPositions(primary.read, undefined, clock);
     commits.start();
-    const writeFor = (ms: number): number => {
+    const writeFor = async (ms: number): Promise<number> => {
       let ticket = 0;
       for (let t = 0; t < ms; t += 5) {
         primary.wal += 10n;
         ticket = commits.noteCommit();
-        clock.advance(5);
+        await clock.advance(5);
       }
       return ticket;
     };
-    writeFor(BACKGROUND_READ_DELAY_MS);
+    await writeFor(BACKGROUND_READ_DELAY_MS);
     expect(primary.sent, 'the first background read').to.equal(1);
     primary.answer();
     await settle();
     // Nobody used it: while the instance keeps committing, no more reads.
-    let last = writeFor(10 * BACKGROUND_READ_DELAY_MS);
+    let last = await writeFor(10 * BACKGROUND_READ_DELAY_MS);
     expect(primary.sent, 'no background read while commits go on and no read uses them').to.equal(1);
     // A pause: one read, which covers the last commit.
-    clock.advance(2 * BACKGROUND_READ_DELAY_MS);
+    await clock.advance(2 * BACKGROUND_READ_DELAY_MS);
     expect(primary.sent).to.equal(2);
     primary.answer();
     await settle();
     expect(commits.known(last), 'a read after the pause finds the position known').to.equal(primary.wal);
     // That read used it: while the instance writes, a read every BACKGROUND_READ_DELAY_MS again.
-    last = writeFor(4 * BACKGROUND_READ_DELAY_MS);
+    last = await writeFor(4 * BACKGROUND_READ_DELAY_MS);
     expect(primary.sent).to.equal(3);
     primary.answer();
     await settle();
     // A read that asks for a position (request) brings them back as well.
-    writeFor(4 * BACKGROUND_READ_DELAY_MS);
+    await writeFor(4 * BACKGROUND_READ_DELAY_MS);
     expect(primary.sent).to.equal(3);
     const asked = commits.request(last + 1);
     expect(primary.sent, 'the read that asked').to.equal(4);
     primary.answer();
     await asked;
-    writeFor(2 * BACKGROUND_READ_DELAY_MS);
+    await writeFor(2 * BACKGROUND_READ_DELAY_MS);
     expect(primary.sent).to.equal(5);
     commits.stop();
   });

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { SplitKnexError } from '../../lib';
-import type { HealthClock } from '../../lib/health/health-clock';
 import { normalizeHealthConfig } from '../../lib/health/health-config';
 import { HealthMonitor } from '../../lib/health/health-monitor';
 import type { HealthProbe, ProbeResult } from '../../lib/health/health-probe';
@@ -9,38 +8,13 @@ import { Node } from '../../lib/route/node';
 import { createSelector } from '../../lib/route/replica-selector';
 import { Router } from '../../lib/route/router';
 import type { Statement } from '../../lib/route/statement';
+import { ManualClock } from '../support/manual-clock';
 
 const STANDBY: ProbeResult = { inRecovery: true, readOnly: true, latencyMs: 1 };
 const PRIMARY: ProbeResult = { inRecovery: false, readOnly: false, latencyMs: 1 };
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' });
 const read: Statement = { kind: 'query', method: 'select', sql: 'select 1', lock: undefined, hint: undefined, table: undefined };
 
-/** Timers that run only when the test advances time. */
-class FakeClock implements HealthClock {
-  t = 0;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void { this.timers.delete(handle as number); }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      const next = [...this.timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-      await flush();
-    }
-    this.t = end;
-    await flush();
-  }
-}
-const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
 
 /** A probe whose answer the test sets; counts calls and overlaps. */
 class ScriptedProbe implements HealthProbe {
@@ -78,7 +52,7 @@ function setup(options: { discoverRoles?: boolean; failuresToDown?: number } = {
     classify: () => ({ access: 'read', reason: 'read', tables: [] }), fallback: 'primary', forcePrimary: () => false,
   });
   const probes = new Map<Node, ScriptedProbe>([[primary, new ScriptedProbe(PRIMARY)], [r1, new ScriptedProbe(STANDBY)], [r2, new ScriptedProbe(STANDBY)]]);
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const events: Array<{ event: string; payload: any; at: number }> = [];
   const drains: Array<[string, boolean]> = [];
   const config = normalizeHealthConfig({ health: { intervalMs: 100, timeoutMs: 50, failuresToDown: options.failuresToDown ?? 2, maxBackoffMs: 400 }, discoverRoles: options.discoverRoles ?? false });
