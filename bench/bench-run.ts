@@ -4,6 +4,7 @@ import type { MachineInfo } from './machine-info';
 import type { MixOptions, MixResult } from './mix-bench';
 import type { OtherBench } from './other-benches';
 import type { OverheadOptions, OverheadResult } from './overhead-bench';
+import type { PgbenchCeiling } from './pgbench-ceiling';
 import type { WriteReadOptions, WriteReadResult } from './write-read-bench';
 
 /** A proxy contender's fate in this run. */
@@ -36,7 +37,7 @@ export interface BenchRun {
   hotPath?: HotPathResult;
   writeRead?: WriteReadResult & { options: Omit<WriteReadOptions, 'log'> };
   /** The capacity mix on nodes confined by CPU caps (when cgroup v1 is available). */
-  capped?: MixRun & { caps: Omit<CappedCapacity, 'results'> };
+  capped?: MixRun & { caps: Omit<CappedCapacity, 'results' | 'ceiling' | 'ceilingError'>; ceiling?: PgbenchCeiling; ceilingError?: string };
   /** Why the capped capacity section did not run, when it did not. */
   cappedSkipped?: string;
   /** The pg_sleep capacity mix: run only when CPU caps are unavailable. */

@@ -2,6 +2,7 @@ import type { Cluster } from '../test/support/cluster';
 import { capCluster, capDelta, type CapDelta } from './cpu-caps';
 import { benchMix, type MixOptions, type MixResult } from './mix-bench';
 import type { MixContender } from './mix-contenders';
+import { benchPgbenchCeiling, type PgbenchCeiling } from './pgbench-ceiling';
 
 /** What the capped capacity section measured, and how the caps were set and checked. */
 export interface CappedCapacity {
@@ -12,6 +13,10 @@ export interface CappedCapacity {
   verified: Record<string, string>;
   /** Processes moved into each node's group. */
   moved: Record<string, number>;
+  /** The same caps and statements under pgbench: what the nodes can serve (when asked for). */
+  ceiling?: PgbenchCeiling;
+  /** Why the ceiling was not measured, when it was asked for and failed. */
+  ceilingError?: string;
 }
 
 /**
@@ -20,12 +25,15 @@ export interface CappedCapacity {
  * cgroup v1 cpu group, then the 90/10 mix of plain point reads and updates runs (no
  * pg_sleep: the nodes' CPU is the bottleneck). Each measured slice records, per node, how
  * many CFS periods it was throttled in (every period: the quota, not the host, was the
- * limit), its CPU, and the host's busy cores. The caps are always removed afterwards.
+ * limit), its CPU, and the host's busy cores. With `ceiling`, pgbench then runs the same
+ * statements under the same caps (everything on the primary, then reads on every node): the
+ * capacity the nodes have, for the contenders to be read against. The caps are always
+ * removed afterwards.
  *
  * @example
  * const r = await benchCappedCapacity(cluster, contenders, { ...mixOptions, fraction: 0.25 });
  */
-export async function benchCappedCapacity(cluster: Cluster, contenders: MixContender[], options: MixOptions & { fraction: number; periodUs?: number }): Promise<CappedCapacity> {
+export async function benchCappedCapacity(cluster: Cluster, contenders: MixContender[], options: MixOptions & { fraction: number; periodUs?: number; ceiling?: { rounds: number; seconds: number; clientsPerNode: number } }): Promise<CappedCapacity> {
   const caps = await capCluster(cluster, { fraction: options.fraction, ...(options.periodUs === undefined ? {} : { periodUs: options.periodUs }) });
   try {
     options.log(`capped every node at ${options.fraction} core (period ${caps.periodUs / 1000} ms): ${Object.entries(caps.verified).map(([n, v]) => `${n} ${v}`).join('; ')}`);
@@ -35,7 +43,17 @@ export async function benchCappedCapacity(cluster: Cluster, contenders: MixConte
     };
     const results = await benchMix(cluster, contenders, { ...options, observe });
     for (const r of results) options.log(`capped ${r.name}: ${throttleSummary(r.observed ?? [], options.fraction)}`);
-    return { results, fraction: caps.fraction, periodUs: caps.periodUs, verified: caps.verified, moved: caps.moved };
+    const out: CappedCapacity = { results, fraction: caps.fraction, periodUs: caps.periodUs, verified: caps.verified, moved: caps.moved };
+    if (options.ceiling !== undefined) {
+      try {
+        out.ceiling = await benchPgbenchCeiling(cluster, { ...options.ceiling, rows: options.rows ?? 1000, writeShare: options.writeShare, observe, log: options.log });
+        for (const r of out.ceiling.rows) options.log(`capped ${r.name}: ${throttleSummary(r.observed, options.fraction)}`);
+      } catch (err) {
+        out.ceilingError = err instanceof Error ? err.message : String(err);
+        options.log(`pgbench ceiling not measured: ${out.ceilingError}`);
+      }
+    }
+    return out;
   } finally {
     await caps.release();
   }

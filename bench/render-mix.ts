@@ -60,6 +60,31 @@ export function renderMix(run: BenchRun): string[] {
       `; reads sent to the primary by cause: ${Object.entries(r.primaryReads ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`);
   }
   for (const p of run.proxies.filter((x) => x.status === 'skipped')) lines.push('', `- **${p.name} skipped:** ${p.note}`);
+  lines.push(...renderCeiling(run));
+  return lines;
+}
+
+/**
+ * The pgbench ceiling under the same caps, when it ran: what the three nodes can serve
+ * without any client library, for the contenders above to be read against.
+ *
+ * @example
+ * lines.push(...renderCeiling(run));
+ */
+export function renderCeiling(run: BenchRun): string[] {
+  const c = run.capped?.ceiling;
+  if (c === undefined) return run.capped?.ceilingError === undefined ? [] : ['', `The pgbench ceiling was not measured: ${cell(run.capped.ceilingError)}`];
+  const first = c.rows[0];
+  const lines = ['', '### The nodes\' ceiling under the same caps (pgbench)', '',
+    `${c.version}, one thread per node, ${c.clientsPerNode} clients (connections) per node, the extended protocol (as pg runs knex's parameterized statements), the same point read and \`update … set v = v + 1\` on the same table, ${c.rows[0]?.rounds.length ?? 0} rounds of each, alternating. ` +
+    'No client library, a C client using a few percent of a core: this is what the capped nodes can serve, not a contender (the summary gives each contender\'s share of it). ' +
+    `Reads over all three nodes reached **${c.ratio.toFixed(2)}×** of everything on the primary (median of per-round ratios).`, '',
+    '| setup | tps | vs the first row | share of updates | per-round tps | throttled periods / periods, node CPU (cores); host busy |',
+    '| --- | ---: | ---: | ---: | --- | --- |'];
+  for (const r of c.rows) {
+    const vs = first !== undefined && first.tps > 0 ? `${(r.tps / first.tps).toFixed(2)}×` : '–';
+    lines.push(`| ${r.name} (${cell(r.setup)}) | ${ops(r.tps)} | ${vs} | ${pct(r.writeShare)} | ${r.rounds.map((x) => x.toFixed(0)).join(' ')} | ${throttleSummary(r.observed, run.capped!.caps.fraction)} |`);
+  }
   return lines;
 }
 

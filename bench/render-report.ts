@@ -80,6 +80,15 @@ function headline(run: BenchRun): string[] {
       }
     }
   }
+  const ceiling = run.capped?.ceiling;
+  if (ceiling !== undefined && mix !== undefined) {
+    const [one, spread] = ceiling.rows;
+    if (one !== undefined && spread !== undefined && spread.tps > 0) {
+      lines.push(`- **Ceiling of the capped nodes** (pgbench, same caps and statements, no client library): everything on the primary ${ops(one.tps)} tps, reads over all three nodes ${ops(spread.tps)} tps (${ceiling.ratio.toFixed(2)}×). ` +
+        `Share of that ceiling each contender reached: ${mix.results.map((r) => `${r.name} ${pct(r.throughput / spread.tps)}`).join('; ')}.`);
+    }
+  }
+  if (run.capped?.ceilingError !== undefined) lines.push(`- The pgbench ceiling was not measured: ${run.capped.ceilingError}`);
   if (run.cappedSkipped !== undefined) lines.push(`- Capped capacity not run: ${run.cappedSkipped} (the pg_sleep mix ran instead).`);
   for (const p of run.proxies.filter((x) => x.status === 'skipped')) lines.push(`- ${p.name} was skipped: ${p.note}`);
   return lines;

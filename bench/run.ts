@@ -37,6 +37,8 @@ const MIX = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1000 : 2000, warmupMs: 300
 // client and the proxies), 8 connections per node as in the capacity study.
 const CAP = { fraction: 0.25, poolPerNode: 8 };
 const CAPPED = { rounds: QUICK ? 1 : 3, sliceMs: QUICK ? 1500 : 3000, warmupMs: 500, concurrency: 16, writeShare: 0.1, rows: 10_000 };
+// The nodes' own ceiling under the same caps: pgbench, 8 clients per node as in the capacity study.
+const CEILING = { rounds: QUICK ? 1 : 3, seconds: 3, clientsPerNode: CAP.poolPerNode };
 const BASELINE = 'knex → primary';
 const SPLIT = 'split-knex (default config)';
 const SPLIT_PER_REQUEST = 'split-knex (default config, a scope per request)';
@@ -86,10 +88,12 @@ async function main(): Promise<void> {
         splitKnexContender(cluster, p, SPLIT_PRIMARY_READS, { routing: { primaryWeight: 1 } }, 0, true),
         ...(await proxyContenders(cluster, daemons, proxies, p, 0)),
       ];
-      const capped = await section('capped capacity', failures, () => benchCappedCapacity(cluster, contenders, { ...CAPPED, fraction: CAP.fraction, log }));
+      const capped = await section('capped capacity', failures, () => benchCappedCapacity(cluster, contenders, { ...CAPPED, fraction: CAP.fraction, ceiling: CEILING, log }));
       if (capped !== undefined) {
-        const { results, ...caps } = capped;
+        const { results, ceiling, ceilingError, ...caps } = capped;
         run.capped = { results, caps, options: CAPPED, poolPerNode: p, baseline: BASELINE, split: SPLIT };
+        if (ceiling !== undefined) run.capped.ceiling = ceiling;
+        if (ceilingError !== undefined) run.capped.ceilingError = ceilingError;
       }
     } else if (wants('capacity')) {
       // No per-node CPU caps here: show what replicas add with server time that is not this
