@@ -59,6 +59,10 @@ export function renderMix(run: BenchRun): string[] {
     lines.push('', `${r.name}, by its own \`stats()\`: ${Object.entries(own).map(([k, v]) => `${k} ${v} (${pct(total === 0 ? 0 : v / total)})`).join(', ')}` +
       `; reads sent to the primary by cause: ${Object.entries(r.primaryReads ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`);
   }
+  for (const r of mix.results) {
+    const waits = readWaits(r);
+    if (waits !== undefined) lines.push('', `${r.name}, by its \`stats().consistency\` at the end of its last slice (warm-up included): ${waits}.`);
+  }
   for (const p of run.proxies.filter((x) => x.status === 'skipped')) lines.push('', `- **${p.name} skipped:** ${p.note}`);
   lines.push(...renderCeiling(run));
   return lines;
@@ -101,4 +105,25 @@ function describe(run: BenchRun, mix: MixRun): string {
     `Statements are plain point reads by primary key and \`update … set v = v + 1\` on a ${mix.options.rows ?? 1000}-row table (autovacuum off on the bench tables, vacuumed before). ${common} ` +
     'The last column checks the caps did the limiting: a node that did real work should be throttled in (almost) every CFS period of the slice; if not, the host was the limit. ' +
     'The proxies run uncapped beside the client (as separate machines would). A throttled primary also throttles its walsenders, so replicas lag by up to about one period here: stale reads show up much more than on the uncapped cluster.';
+}
+
+/**
+ * What a split-knex contender's reads waited for in its last slice (read-your-writes): reads
+ * that waited for a replica to replay their scope's writes, and the shared reads of the
+ * primary's WAL position; undefined for a contender without those counters or that never
+ * waited.
+ *
+ * @example
+ * readWaits(result) // '6,257 reads waited for a replica to replay their scope's writes, 2.48 ms each on average; …'
+ */
+export function readWaits(r: MixResult): string | undefined {
+  const c = r.consistency as { causalWaits?: unknown; causalWaitMs?: unknown; lsnCaptures?: unknown; lsnCaptureMs?: unknown; causalReplicaReads?: unknown } | undefined;
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  const waits = num(c?.causalWaits);
+  const captures = num(c?.lsnCaptures);
+  if (waits === 0 && captures === 0) return undefined;
+  const parts: string[] = [];
+  if (waits > 0) parts.push(`${waits.toLocaleString('en-US')} reads waited for a replica to replay their scope's writes, ${(num(c?.causalWaitMs) / waits).toFixed(2)} ms each on average`);
+  if (captures > 0) parts.push(`${captures.toLocaleString('en-US')} shared reads of the primary's WAL position, ${(num(c?.lsnCaptureMs) / captures).toFixed(2)} ms each`);
+  return parts.join('; ');
 }
