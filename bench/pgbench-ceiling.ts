@@ -6,19 +6,16 @@ import type { Cluster } from '../test/support/cluster';
 import { findPgBinDir } from '../test/support/cluster/pg-binaries';
 import type { CapDelta } from './cpu-caps';
 import { median } from './latency-summary';
+import type { MixOptions } from './mix-bench';
 
-/** Bounds of the pgbench ceiling on the capped nodes. */
-export interface CeilingOptions {
+/** Bounds of the pgbench ceiling on the capped nodes: the capacity section's write share, observer and log. */
+export interface CeilingOptions extends Pick<MixOptions, 'writeShare' | 'observe' | 'log'> {
   rounds: number;
   seconds: number;
   /** pgbench clients per node (each its own connection). */
   clientsPerNode: number;
   /** Rows of the mix table the statements pick from. */
   rows: number;
-  /** Share of writes of the one-node run, e.g. 0.1. */
-  writeShare: number;
-  observe?: () => () => CapDelta;
-  log: (msg: string) => void;
 }
 
 /** One way of spreading the mix, over every round. */
