@@ -2,7 +2,7 @@ import type { Cluster } from '../test/support/cluster';
 import { capCluster, capDelta, type CapDelta } from './cpu-caps';
 import { benchMix, type MixOptions, type MixResult } from './mix-bench';
 import type { MixContender } from './mix-contenders';
-import { benchPgbenchCeiling, type PgbenchCeiling } from './pgbench-ceiling';
+import { benchPgbenchCeiling, type CeilingOptions, type PgbenchCeiling } from './pgbench-ceiling';
 
 /** What the capped capacity section measured, and how the caps were set and checked. */
 export interface CappedCapacity {
@@ -33,7 +33,7 @@ export interface CappedCapacity {
  * @example
  * const r = await benchCappedCapacity(cluster, contenders, { ...mixOptions, fraction: 0.25 });
  */
-export async function benchCappedCapacity(cluster: Cluster, contenders: MixContender[], options: MixOptions & { fraction: number; periodUs?: number; ceiling?: { rounds: number; seconds: number; clientsPerNode: number } }): Promise<CappedCapacity> {
+export async function benchCappedCapacity(cluster: Cluster, contenders: MixContender[], options: MixOptions & { fraction: number; periodUs?: number; ceiling?: Pick<CeilingOptions, 'rounds' | 'seconds' | 'clientsPerNode'> }): Promise<CappedCapacity> {
   const caps = await capCluster(cluster, { fraction: options.fraction, ...(options.periodUs === undefined ? {} : { periodUs: options.periodUs }) });
   try {
     options.log(`capped every node at ${options.fraction} core (period ${caps.periodUs / 1000} ms): ${Object.entries(caps.verified).map(([n, v]) => `${n} ${v}`).join('; ')}`);
