@@ -5,20 +5,22 @@ import type { BenchRun } from '../../bench/bench-run';
 import type { MixResult } from '../../bench/mix-bench';
 
 // pgbench 15.20's summaries, as the ceiling runs it (-n -M extended -c 2 -j 1 -T 1).
-const TWO_SCRIPTS = `pgbench (15.20 (Debian 15.20-0+deb12u1))
-transaction type: multiple scripts
+const summary = (type: string, processed: number, tps: string) => `pgbench (15.20 (Debian 15.20-0+deb12u1))
+transaction type: ${type}
 scaling factor: 1
 query mode: extended
 number of clients: 2
 number of threads: 1
 maximum number of tries: 1
 duration: 1 s
-number of transactions actually processed: 12906
+number of transactions actually processed: ${processed}
 number of failed transactions: 0 (0.000%)
 latency average = 0.154 ms
 initial connection time = 4.145 ms
-tps = 12957.467059 (without initial connection time)
-SQL script 1: /tmp/r.sql
+tps = ${tps} (without initial connection time)
+`;
+
+const TWO_SCRIPTS = `${summary('multiple scripts', 12906, '12957.467059')}SQL script 1: /tmp/r.sql
  - weight: 60 (targets 60.0% of total)
  - 7753 transactions (60.1% of total, tps = 7783.917721)
  - number of failed transactions: 0 (0.000%)
@@ -32,20 +34,7 @@ SQL script 2: /tmp/w.sql
  - latency stddev = 0.101 ms
 `;
 
-const ONE_SCRIPT = `pgbench (15.20 (Debian 15.20-0+deb12u1))
-transaction type: /tmp/r.sql
-scaling factor: 1
-query mode: extended
-number of clients: 2
-number of threads: 1
-maximum number of tries: 1
-duration: 1 s
-number of transactions actually processed: 18740
-number of failed transactions: 0 (0.000%)
-latency average = 0.106 ms
-initial connection time = 3.809 ms
-tps = 18809.293437 (without initial connection time)
-`;
+const ONE_SCRIPT = summary('/tmp/r.sql', 18740, '18809.293437');
 
 describe('bench: the pgbench ceiling', () => {
   it('reads tps and, per script, the reads (first) and the updates (second)', () => {
