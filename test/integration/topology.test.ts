@@ -53,7 +53,11 @@ if (why) {
     describe('HAProxy: the read port as the only replica, the write port as the primary', () => {
       let db: SplitKnex;
       before(() => {
-        db = make({ connection: proxies.write.url, replicas: [{ name: 'haproxy-read', connection: proxies.read.url }] });
+        // Routing through the ports, not read-your-writes: behind a balancer the position read
+        // on one pooled connection may come from another replica than the read's, so the LSN
+        // promise does not hold (docs/topology.md), and with it on, a read after this group's
+        // writes may rightly go to the primary until the read port's position is proven.
+        db = make({ connection: proxies.write.url, replicas: [{ name: 'haproxy-read', connection: proxies.read.url }], sticky: { mode: 'none' } });
       });
       after(closeAll);
 
