@@ -1,9 +1,9 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { Cluster } from '../test/support/cluster';
 import { findPgBinDir } from '../test/support/cluster/pg-binaries';
+import { runCommand } from '../test/support/cluster/run-command';
+import { makeTempRoot } from '../test/support/cluster/temp-root';
 import type { CapDelta } from './cpu-caps';
 import { median } from './latency-summary';
 import type { MixOptions } from './mix-bench';
@@ -65,9 +65,12 @@ interface PgbenchRun {
  */
 export async function benchPgbenchCeiling(cluster: Cluster, options: CeilingOptions): Promise<PgbenchCeiling> {
   const pgbench = path.join(findPgBinDir(), 'pgbench');
-  const version = (await run(pgbench, ['--version'])).trim();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-knex-pgbench-'));
+  // The harness's way to run a PostgreSQL binary: as `postgres` when root, without a shell's
+  // PG* variables, bounded in time; in a directory that user can read.
+  const dir = makeTempRoot();
+  const run = (args: string[]) => runCommand(pgbench, args, { cwd: dir, timeoutMs: (options.seconds + 30) * 1000 });
   try {
+    const version = (await run(['--version'])).trim();
     const read = path.join(dir, 'read.sql');
     const write = path.join(dir, 'write.sql');
     fs.writeFileSync(read, `\\set id random(1, ${options.rows})\nselect id, v from bench_mix where id = :id;\n`);
@@ -83,12 +86,12 @@ export async function benchPgbenchCeiling(cluster: Cluster, options: CeilingOpti
       {
         name: 'pgbench → primary',
         setup: `pgbench ${options.clientsPerNode} clients on the primary, ${Math.round(options.writeShare * 100)}% updates`,
-        runs: () => [pgbenchRun(pgbench, args(primary, options.writeShare))],
+        runs: () => [run(args(primary, options.writeShare)).then(parsePgbench)],
       },
       {
         name: 'pgbench, reads on all three nodes',
         setup: `pgbench ${options.clientsPerNode} clients per node at once: on the primary ${Math.round(SPREAD_PRIMARY_WRITE_SHARE * 100)}% updates, on each replica reads only`,
-        runs: () => [pgbenchRun(pgbench, args(primary, SPREAD_PRIMARY_WRITE_SHARE)), ...cluster.replicas.map((r) => pgbenchRun(pgbench, args(r.url, 0)))],
+        runs: () => [run(args(primary, SPREAD_PRIMARY_WRITE_SHARE)).then(parsePgbench), ...cluster.replicas.map((r) => run(args(r.url, 0)).then(parsePgbench))],
       },
     ];
     const rows: CeilingRow[] = setups.map((s) => ({ name: s.name, setup: s.setup, tps: 0, writeShare: 0, rounds: [], observed: [] }));
@@ -116,11 +119,6 @@ export async function benchPgbenchCeiling(cluster: Cluster, options: CeilingOpti
   }
 }
 
-async function pgbenchRun(pgbench: string, args: string[]): Promise<PgbenchRun> {
-  const out = await run(pgbench, args);
-  return parsePgbench(out);
-}
-
 /**
  * Reads pgbench's summary: tps, and per script (read first, update second when two ran) the
  * transactions it counted.
@@ -136,13 +134,4 @@ export function parsePgbench(out: string): PgbenchRun {
   const reads = perScript.length > 0 ? perScript[0]! : Number(total?.[1] ?? 0);
   const writes = perScript.length > 1 ? perScript[1]! : 0;
   return { tps: Number(tps[1]), reads, writes };
-}
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} failed: ${String(stderr || err.message).slice(0, 300)}`));
-      else resolve(stdout);
-    });
-  });
 }

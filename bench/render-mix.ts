@@ -1,3 +1,4 @@
+import type { ConsistencyStats } from '../lib';
 import type { BenchRun, MixRun } from './bench-run';
 import { capLimit, throttleSummary } from './capped-capacity-bench';
 import type { MixResult } from './mix-bench';
@@ -117,8 +118,8 @@ function describe(run: BenchRun, mix: MixRun): string {
  * readWaits(result) // '6,257 reads waited for a replica to replay their scope's writes, 2.48 ms each on average; …'
  */
 export function readWaits(r: MixResult): string | undefined {
-  const c = r.consistency as { causalWaits?: unknown; causalWaitMs?: unknown; lsnCaptures?: unknown; lsnCaptureMs?: unknown; causalReplicaReads?: unknown } | undefined;
-  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  const c = r.consistency as Partial<Pick<ConsistencyStats, 'causalWaits' | 'causalWaitMs' | 'lsnCaptures' | 'lsnCaptureMs'>> | undefined;
+  const num = (x: number | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
   const waits = num(c?.causalWaits);
   const captures = num(c?.lsnCaptures);
   if (waits === 0 && captures === 0) return undefined;
